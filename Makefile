@@ -1,0 +1,35 @@
+# Set-up, service and tests. Everything runs offline once `make install` has run.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install serve test index eval bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+index: $(STAMP)
+	$(PY) -m qa build
+
+serve: $(STAMP)
+	$(PY) -m qa serve --rebuild
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+eval: $(STAMP)
+	$(PY) -m qa eval
+
+bench: $(STAMP)
+	$(PY) -m qa bench
+
+clean:
+	rm -rf index .pytest_cache

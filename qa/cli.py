@@ -1,0 +1,152 @@
+"""Command line: `python -m qa build | ask | eval | serve | bench`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from .config import Settings
+from .errors import QAError
+
+EXIT_USAGE = 2       # the user can fix the command or its input
+EXIT_THRESHOLD = 1   # eval ran but missed a --fail-under threshold
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m qa", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p, corpus=True):
+        if corpus:
+            p.add_argument("--corpus", type=Path, help="corpus folder (default: corpus, $QA_CORPUS)")
+        p.add_argument("--index", type=Path, help="index folder (default: index, $QA_INDEX)")
+        p.add_argument("--model", help="sentence-transformers model folder ($QA_MODEL_PATH)")
+
+    p = sub.add_parser("build", help="(re)build the index from the corpus folder")
+    common(p)
+
+    p = sub.add_parser("ask", help="answer one question from the index")
+    p.add_argument("question")
+    common(p, corpus=False)
+    p.add_argument("--top-k", type=int, help="evidence passages to return (1-10, default 3)")
+    p.add_argument("--json", action="store_true", help="print the answer record as JSON")
+
+    p = sub.add_parser("eval", help="score a gold question set")
+    common(p, corpus=False)
+    p.add_argument("--gold", type=Path, default=Path("corpus/gold.jsonl"))
+    p.add_argument("--out", type=Path, help="write the report (metrics and results) as JSON")
+    p.add_argument("--fail-under", help="thresholds, e.g. f1=0.8,evidence=0.9: exit 1 if missed")
+
+    p = sub.add_parser("serve", help="serve the web form and JSON API")
+    common(p)
+    p.add_argument("--host", help="address to bind (default 127.0.0.1, $QA_HOST)")
+    p.add_argument("--port", type=int, help="port (default 8000, $QA_PORT)")
+    p.add_argument("--workers", type=int, help="worker processes (default 1, $QA_WORKERS)")
+    p.add_argument("--threads", type=int, help="threads per worker (default 8, $QA_THREADS)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build the index first if it is missing or stale")
+
+    p = sub.add_parser("bench", help="measure latency, throughput, cold start and scale")
+    common(p)
+    p.add_argument("--out", type=Path, default=Path("bench-results.json"))
+    p.add_argument("--quick", action="store_true", help="shorter runs (for a smoke check)")
+    return parser
+
+
+def _settings(args) -> Settings:
+    return Settings.from_env(
+        corpus_dir=getattr(args, "corpus", None), index_dir=args.index, model_path=args.model,
+        host=getattr(args, "host", None), port=getattr(args, "port", None),
+        workers=getattr(args, "workers", None), threads=getattr(args, "threads", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        return COMMANDS[args.command](args, settings)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, TypeError) as exc:  # bad settings from the environment
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_build(args, settings: Settings) -> int:
+    from .embedding import Embedder
+    from .indexing import build_index
+    report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path))
+    print(f"indexed {report.documents} documents, {report.sentences} sentences, "
+          f"{report.passages} passages from {settings.corpus_dir} into {report.index_dir} "
+          f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s)")
+    return 0
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from .pipeline import Pipeline
+    pipeline = Pipeline.load(settings)
+    answer = pipeline.ask(args.question, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(format_answer(answer, pipeline))
+    return 0
+
+
+def format_answer(answer, pipeline) -> str:
+    """The answer, the cited sentence with the answer marked, and the citation."""
+    lines = []
+    if answer.answered:
+        span = answer.answer
+        cite = answer.evidence[0]
+        lines.append(f"Answer: {span.text}   (confidence {answer.confidence:.2f})")
+        a, b = span.start - cite.start, span.end - cite.start
+        marked = f"{cite.text[:a]}[[{cite.text[a:b]}]]{cite.text[b:]}"
+        lines.append(textwrap.fill(marked, 100, initial_indent="  “", subsequent_indent="   ")
+                     + "”")
+        lines.append(f"  — {cite.title}, section: {cite.section or '(none)'}, "
+                     f"{cite.doc_id} characters {span.start}-{span.end}")
+        for alt in answer.alternatives:
+            lines.append(f"  alternative: {alt.text} ({alt.confidence:.2f}, "
+                         f"{alt.doc_id} {alt.start}-{alt.end})")
+    else:
+        lines.append(f"Not found in the documents: {answer.reason}")
+        lines.append("Closest passages:")
+        for cite in answer.evidence:
+            lines.append(textwrap.fill(cite.text, 100, initial_indent="  - ",
+                                       subsequent_indent="    "))
+            lines.append(f"    ({cite.title}, {cite.section or '(no section)'}, "
+                         f"{cite.doc_id} {cite.start}-{cite.end})")
+    return "\n".join(lines)
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    from .evaluation import parse_thresholds, run_evaluation
+    thresholds = parse_thresholds(args.fail_under) if args.fail_under else {}
+    report = run_evaluation(settings, args.gold, out=args.out)
+    missed = {k: (report.metrics[k], v) for k, v in thresholds.items() if report.metrics[k] < v}
+    for key, (value, floor) in missed.items():
+        print(f"FAIL {key} = {value:.3f} < {floor}", file=sys.stderr)
+    return EXIT_THRESHOLD if missed else 0
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from .serve import serve
+    serve(settings, rebuild=args.rebuild)
+    return 0
+
+
+def cmd_bench(args, settings: Settings) -> int:
+    from .bench import run_bench
+    run_bench(settings, out=args.out, quick=args.quick)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve,
+            "bench": cmd_bench}

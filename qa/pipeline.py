@@ -1,0 +1,86 @@
+"""The question-answering pipeline: question -> retrieval -> reading -> answer record.
+
+`Pipeline.load(settings)` is the one loaded object the CLI and the web service share.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .config import Settings
+from .embedding import Embedder
+from .errors import BadQuestion, IndexMissing, IndexStale
+from .reading import Reader
+from .retrieval import HybridRetriever
+from .store import DocumentStore
+from .types import Answer
+
+
+def validate_question(question, max_chars: int) -> str:
+    """The question stripped of surrounding space; BadQuestion names what is wrong."""
+    if question is None:
+        raise BadQuestion("question is missing")
+    if not isinstance(question, str):
+        raise BadQuestion(f"question must be a string, not {type(question).__name__}")
+    if "\x00" in question:
+        raise BadQuestion("question contains a null byte")
+    question = question.strip()
+    if not question:
+        raise BadQuestion("question is empty")
+    if len(question) > max_chars:
+        raise BadQuestion(f"question is {len(question)} characters long; the limit is {max_chars}")
+    if not any(ch.isalnum() for ch in question):
+        raise BadQuestion("question has no words in it")
+    return question
+
+
+def validate_top_k(top_k, maximum: int) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, int):
+        raise BadQuestion(f"top_k must be an integer from 1 to {maximum}")
+    if not 1 <= top_k <= maximum:
+        raise BadQuestion(f"top_k must be from 1 to {maximum}, not {top_k}")
+    return top_k
+
+
+class Pipeline:
+    """Answers questions from one loaded index."""
+
+    def __init__(self, store: DocumentStore, embedder: Embedder, settings: Settings):
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.retriever = HybridRetriever(store)
+        self.reader = Reader(store, min_confidence=settings.min_confidence)
+
+    @classmethod
+    def load(cls, settings: Settings, embedder: Embedder | None = None,
+             rebuild: bool = False) -> "Pipeline":
+        """Load the index of `settings`; with `rebuild`, (re)build it first when missing or stale."""
+        embedder = embedder or Embedder(settings.model_path)
+        corpus_dir = settings.corpus_dir if rebuild else None
+        try:
+            store = DocumentStore.load(settings.index_dir, corpus_dir)
+        except (IndexMissing, IndexStale):
+            if not rebuild:
+                raise
+            from .indexing import build_index
+            build_index(settings.corpus_dir, settings.index_dir, embedder)
+            store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
+        return cls(store, embedder, settings)
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """The answer record for one question (validated first)."""
+        started = time.perf_counter()
+        question = validate_question(question, self.settings.max_question_chars)
+        top_k = validate_top_k(self.settings.top_k if top_k is None else top_k,
+                               self.settings.max_top_k)
+        vector = self.embedder.encode_query(question)
+        retrieved = self.retriever.retrieve(vector, question, k=max(20, top_k))
+        answer = self.reader.read(question, retrieved, top_k=top_k)
+        answer.took_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.settings.index_dir)

@@ -1,0 +1,226 @@
+"""The reader: from retrieved sentences, pick the answering sentence and the shortest span in it.
+
+Three small linear models (weights in reader_weights.json, learned by scripts/train_reader.py
+on ../shared/bench/train only) score candidate spans, sentences, and the final answer's chance
+of being right. Nothing is generated: every span is `document.text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .features import (COMPATIBLE, CONFIDENCE_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES,
+                       SentenceView, idf_table, missing_specifics, sentence_features,
+                       sentence_view, span_features)
+from .questions import QuestionAnalysis, analyse
+from .retrieval import RetrievedSentence
+from .store import DocumentStore
+from .text import content_stems
+from .types import Answer, Citation, Span
+
+WEIGHTS_PATH = Path(__file__).with_name("reader_weights.json")
+NO_SPAN = -12.0
+UNTYPED = ("thing", "description", "reason")
+
+
+@dataclass
+class LinearModel:
+    features: list[str]
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def from_dict(cls, d: dict, expected: list[str]) -> "LinearModel":
+        if list(d["features"]) != list(expected):
+            raise ValueError("reader weights do not match the feature set: "
+                             "retrain with scripts/train_reader.py")
+        return cls(list(d["features"]), np.asarray(d["coef"], dtype=np.float32),
+                   float(d["intercept"]))
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        return rows @ self.coef + self.intercept
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
+
+
+@dataclass
+class ReadSentence:
+    """A retrieved sentence after reading: its span logits and sentence logit."""
+
+    hit: RetrievedSentence
+    view: SentenceView
+    span_logits: np.ndarray
+    span_compat: np.ndarray
+    features: np.ndarray
+    logit: float
+    context: str
+
+
+class Reader:
+    """Extracts the best-supported span from retrieved sentences, or abstains."""
+
+    def __init__(self, store: DocumentStore, min_confidence: float | None = None,
+                 weights: dict | None = None):
+        self.store = store
+        if weights is None:
+            weights = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
+        self.weights = weights
+        self.span_model = LinearModel.from_dict(weights["span"], SPAN_FEATURES)
+        self.sentence_model = LinearModel.from_dict(weights["sentence"], SENTENCE_FEATURES)
+        self.confidence_model = LinearModel.from_dict(weights["confidence"], CONFIDENCE_FEATURES)
+        self.threshold = float(weights["threshold"] if min_confidence is None else min_confidence)
+        self.idf = idf_table([s.text for s in store.sentences])
+        self.max_idf = max(self.idf.values(), default=1.0)
+        self._context_stems: dict[int, frozenset] = {}
+
+    # -- stages ----------------------------------------------------------------------------
+    def context_of(self, sentence_id: int) -> str:
+        """The text an answer's sentence stands in: its passage, section heading and title."""
+        sentence = self.store.sentences[sentence_id]
+        passage = self.store.passages[sentence_id]
+        title = self.store.documents[sentence.doc_id].title
+        return f"{title}\n{sentence.section or ''}\n{passage.text}"
+
+    def context_stems(self, sentence_id: int) -> frozenset:
+        if sentence_id not in self._context_stems:
+            self._context_stems[sentence_id] = frozenset(content_stems(self.context_of(sentence_id)))
+        return self._context_stems[sentence_id]
+
+    def read_sentences(self, q: QuestionAnalysis,
+                       retrieved: list[RetrievedSentence]) -> list[ReadSentence]:
+        """Span and sentence logits for every retrieved sentence, best sentence first."""
+        out = []
+        for hit in retrieved:
+            sentence = self.store.sentences[hit.sentence_id]
+            view = sentence_view(sentence.text)
+            if view.candidates:
+                rows = span_features(q, sentence.text, view)
+                logits = self.span_model.logits(rows)
+                in_question = rows[:, SPAN_FEATURES.index("all_in_question")] > 0
+                logits = np.where(in_question, NO_SPAN, logits)
+                compat = rows[:, 0]
+                best = float(logits.max())
+                type_present = float(np.where(in_question, 0.0, compat).max())
+            else:
+                logits, compat = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
+                best, type_present = NO_SPAN, 0.0
+            context = self.context_of(hit.sentence_id)
+            feats = sentence_features(q, hit, view, self.context_stems(hit.sentence_id),
+                                      self.idf, best, type_present,
+                                      missing_specifics(q, context),
+                                      sentence.kind == "heading")
+            logit = float(self.sentence_model.logits(feats[None, :])[0])
+            out.append(ReadSentence(hit, view, logits, compat, feats, logit, context))
+        out.sort(key=lambda r: -r.logit)
+        return out
+
+    def confidence_features(self, q: QuestionAnalysis, read: list[ReadSentence],
+                            best: ReadSentence, span_index: int) -> np.ndarray:
+        logits = best.span_logits
+        shifted = np.exp(logits - logits.max())
+        share = float(shifted[span_index] / shifted.sum())
+        margin = best.logit - (read[1].logit if len(read) > 1 else -10.0)
+        qset = set(q.stems)
+        context = self.context_stems(best.hit.sentence_id)
+        missing = [s for s in qset if s not in context]
+        total = sum(self.idf.get(s, self.max_idf) for s in qset) or 1.0
+        missing_idf = sum(self.idf.get(s, self.max_idf) for s in missing) / total
+        max_missing = max((self.idf.get(s, self.max_idf) for s in missing), default=0.0)
+        return np.array([best.logit, float(logits[span_index]), share, margin,
+                         best.features[SENTENCE_FEATURES.index("missing_specifics")],
+                         missing_idf, max_missing / self.max_idf,
+                         float(best.span_compat[span_index]),
+                         float(q.answer_type not in UNTYPED)], dtype=np.float32)
+
+    # -- the whole step ----------------------------------------------------------------------
+    def read(self, question: str, retrieved: list[RetrievedSentence], top_k: int = 3) -> Answer:
+        q = analyse(question)
+        read = self.read_sentences(q, retrieved)
+        fingerprint = self.store.fingerprint
+        ranked = self._ranked_spans(q, read)
+        if not ranked:
+            return self._abstain(question, read, 0.0, top_k,
+                                 "no sentence in the documents holds a candidate answer")
+        confidence, best_read, best_span = ranked[0]
+        if confidence < self.threshold:
+            missing = self._missing_terms(q, best_read)
+            why = (f"the closest passages do not mention {', '.join(missing)}" if missing else
+                   "no sentence in the documents states this clearly enough")
+            return self._abstain(question, read, confidence, top_k,
+                                 f"{why} (confidence {confidence:.2f} is below "
+                                 f"{self.threshold:.2f})")
+        answer_span = self._span(best_read, best_span, confidence)
+        evidence = [self._citation(best_read)]
+        for r in read:
+            if len(evidence) >= top_k:
+                break
+            if r is not best_read:
+                evidence.append(self._citation(r))
+        alternatives = []
+        seen = {(answer_span.doc_id, answer_span.start, answer_span.end)}
+        for conf, r, i in ranked[1:]:
+            span = self._span(r, i, conf)
+            key = (span.doc_id, span.start, span.end)
+            if key in seen or span.text.lower() == answer_span.text.lower():
+                continue
+            seen.add(key)
+            alternatives.append(span)
+            if len(alternatives) >= top_k:
+                break
+        return Answer(question, True, None, confidence, answer_span, evidence, alternatives,
+                      fingerprint)
+
+    def _ranked_spans(self, q: QuestionAnalysis, read: list[ReadSentence],
+                      sentences: int = 3, per_sentence: int = 3):
+        """(confidence, sentence, candidate index) for the best spans of the best sentences."""
+        ranked = []
+        for r in read[:sentences]:
+            if not len(r.span_logits):
+                continue
+            order = np.argsort(-r.span_logits)[:per_sentence]
+            for i in order:
+                if r.span_logits[i] <= NO_SPAN:
+                    continue
+                feats = self.confidence_features(q, read, r, int(i))
+                conf = sigmoid(float(self.confidence_model.logits(feats[None, :])[0]))
+                ranked.append((conf, r, int(i)))
+        ranked.sort(key=lambda t: -t[0])
+        return ranked
+
+    def _missing_terms(self, q: QuestionAnalysis, r: ReadSentence) -> list[str]:
+        low = r.context.lower().replace("’", "'")
+        return [t for t in q.specifics if t not in low]
+
+    def _span(self, r: ReadSentence, index: int, confidence: float) -> Span:
+        sentence = self.store.sentences[r.hit.sentence_id]
+        cand = r.view.candidates[index]
+        start, end = sentence.start + cand.start, sentence.start + cand.end
+        text = self.store.documents[sentence.doc_id].text[start:end]
+        return Span(text, sentence.doc_id, start, end, confidence, sentence.index)
+
+    def _citation(self, r: ReadSentence, passage: bool = False) -> Citation:
+        sentence = self.store.sentences[r.hit.sentence_id]
+        unit = self.store.passages[sentence.index] if passage else sentence
+        document = self.store.documents[sentence.doc_id]
+        return Citation(sentence.doc_id, document.title, sentence.section, unit.start, unit.end,
+                        document.text[unit.start:unit.end], round(sigmoid(r.logit), 4))
+
+    def _abstain(self, question, read, confidence, top_k, reason) -> Answer:
+        evidence, covered = [], set()
+        for r in read:
+            if len(evidence) >= top_k:
+                break
+            passage = self.store.passages[r.hit.sentence_id]
+            if r.hit.sentence_id in covered:
+                continue
+            covered.update(passage.sentence_ids)
+            evidence.append(self._citation(r, passage=True))
+        return Answer(question, False, reason, confidence, None, evidence, [],
+                      self.store.fingerprint)

@@ -1,0 +1,111 @@
+"""Split documents into sections, sentences and passages, each with exact character offsets."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+from .types import Document, Passage, Sentence
+
+# Abbreviations Punkt must not end a sentence on (lower case, without the final period).
+# Hyphenated forms such as "Sino-U.S." are covered by their last part ("u.s").
+ABBREVIATIONS = frozenset("""
+mr mrs ms dr prof sr jr st mt ft vs etc e.g i.e u.s u.k u.n u.s.a e.u no nos vol fig figs
+jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp dept gov gen col lt sgt capt
+rev approx est ca pp op cf al ed eds univ assn bros
+""".split())
+
+HEADING_MAX_WORDS = 15
+SENTENCE_END = tuple('.!?:;"”’)\'')
+NAVIGATION_WORDS = frozenset("home news previous next post posts share menu search login "
+                             "subscribe back top related tags print email".split())
+BREADCRUMB_RE = re.compile(r"^\s*[\w ]+\s*>(\s*[\w ]*\s*>?)*\s*$")
+NUMBERED_HEADING_RE = re.compile(r"^\s*(#{1,6}\s+|\d{1,2}(\.\d+)*[.)]?\s+)\S")
+
+
+@lru_cache(maxsize=1)
+def sentence_splitter() -> PunktSentenceTokenizer:
+    """Punkt with our own abbreviation list (NLTK's trained models need a download)."""
+    params = PunktParameters()
+    params.abbrev_types = set(ABBREVIATIONS)
+    return PunktSentenceTokenizer(params)
+
+
+def is_boilerplate(line: str) -> bool:
+    """Page furniture such as breadcrumbs ("Home>News >") and navigation ("Previous Post")."""
+    stripped = line.strip()
+    if not stripped:
+        return True
+    if BREADCRUMB_RE.match(stripped):
+        return True
+    words = re.findall(r"[A-Za-z]+", stripped)
+    return bool(words) and len(words) <= 8 and all(w.lower() in NAVIGATION_WORDS for w in words)
+
+
+def is_heading(line: str) -> bool:
+    """A short line that does not end like a sentence, or a numbered / markdown heading."""
+    stripped = line.strip()
+    if NUMBERED_HEADING_RE.match(stripped) and len(stripped.split()) <= HEADING_MAX_WORDS \
+            and not stripped.endswith((".", "?", "!")):
+        return True
+    return len(stripped.split()) <= HEADING_MAX_WORDS and not stripped.endswith(SENTENCE_END)
+
+
+def heading_name(line: str) -> str:
+    return line.strip().lstrip("#").strip()
+
+
+def split_sentences(document: Document, first_index: int = 0) -> list[Sentence]:
+    """Sentences and heading lines of a document, in order; boilerplate lines are left out."""
+    text = document.text
+    splitter = sentence_splitter()
+    sentences: list[Sentence] = []
+    section: str | None = None
+    for match in re.finditer(r"[^\r\n]+", text):
+        line = match.group()
+        if not line.strip() or is_boilerplate(line):
+            continue
+        base = match.start()
+        if is_heading(line):
+            lead = len(line) - len(line.lstrip())
+            start, end = base + lead, base + len(line.rstrip())
+            name = heading_name(line)
+            if name != document.title:
+                section = name
+            sentences.append(Sentence(first_index + len(sentences), document.doc_id, start, end,
+                                      text[start:end], section if name != document.title else None,
+                                      kind="heading"))
+            continue
+        for a, b in splitter.span_tokenize(line):
+            piece = line[a:b]
+            a += len(piece) - len(piece.lstrip())
+            b -= len(piece) - len(piece.rstrip())
+            if b <= a:
+                continue
+            start, end = base + a, base + b
+            sentences.append(Sentence(first_index + len(sentences), document.doc_id, start, end,
+                                      text[start:end], section))
+    return sentences
+
+
+def make_passages(document: Document, sentences: list[Sentence], first_index: int = 0,
+                  radius: int = 1) -> list[Passage]:
+    """One passage per sentence: the sentence with up to `radius` neighbours of its section."""
+    passages = []
+    for pos, sentence in enumerate(sentences):
+        lo = pos
+        while lo > 0 and pos - lo < radius and sentences[lo - 1].section == sentence.section \
+                and sentences[lo - 1].kind == "sentence":
+            lo -= 1
+        hi = pos
+        while hi + 1 < len(sentences) and hi - pos < radius \
+                and sentences[hi + 1].section == sentence.section \
+                and sentences[hi + 1].kind == "sentence":
+            hi += 1
+        start, end = sentences[lo].start, sentences[hi].end
+        passages.append(Passage(first_index + pos, document.doc_id, start, end,
+                                document.text[start:end], sentence.section,
+                                tuple(s.index for s in sentences[lo:hi + 1])))
+    return passages
