@@ -9,8 +9,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .candidates import CANDIDATE_TYPES, Candidate, Word, candidates_of, words_of
-from .questions import ANSWER_TYPES, QuestionAnalysis
+from .candidates import Candidate, Word, candidates_of, words_of
+from .questions import QuestionAnalysis
 from .retrieval import RetrievedSentence
 from .text import content_stems
 
@@ -54,10 +54,13 @@ SPAN_FEATURES = (
     ["compat", "in_question", "all_in_question", "log_dist", "no_match", "left_match",
      "right_match", "local_overlap", "log_len", "len1", "len_gt6", "head_match", "cap_ratio",
      "starts_sentence", "ends_sentence", "after_prep", "after_by", "after_comma",
-     "before_comma", "in_quotes", "has_modifier"]
-    + [f"q_{q}*c_{c}" for q in ANSWER_TYPES for c in CANDIDATE_TYPES]
+     "before_comma", "in_quotes", "has_modifier",
+     # the prior above, split by whether the question names its answer type
+     "typed*compat", "typed*mismatch", "untyped*name", "untyped*phrase", "untyped*list",
+     "untyped*figure", "untyped*local_overlap"]
 )
-_CROSS_BASE = SPAN_FEATURES.index(f"q_{ANSWER_TYPES[0]}*c_{CANDIDATE_TYPES[0]}")
+UNTYPED_QUESTIONS = ("thing", "description", "reason")
+FIGURES = frozenset(("percent", "money", "date", "year", "duration", "count", "quantity"))
 
 
 def span_features(q: QuestionAnalysis, text: str, view: SentenceView) -> np.ndarray:
@@ -66,7 +69,7 @@ def span_features(q: QuestionAnalysis, text: str, view: SentenceView) -> np.ndar
     qset = set(q.stems)
     matched = [i for i, s in enumerate(view.stems) if s in qset]
     rows = np.zeros((len(cands), len(SPAN_FEATURES)), dtype=np.float32)
-    qtype_row = ANSWER_TYPES.index(q.answer_type)
+    typed = q.answer_type not in UNTYPED_QUESTIONS
     compat = COMPATIBLE[q.answer_type]
     n_q = max(1, len(qset))
     for r, c in enumerate(cands):
@@ -85,9 +88,11 @@ def span_features(q: QuestionAnalysis, text: str, view: SentenceView) -> np.ndar
         length = c.last - c.first + 1
         prev = words[c.first - 1] if c.first > 0 else None
         span_words = words[c.first:c.last + 1]
-        rows[r, :21] = (
-            compat.get(c.kind, 0.0), in_q, float(in_q >= 1.0), math.log1p(dist),
-            float(not outside), left, right, len(qset & window) / n_q, math.log1p(length),
+        fit = compat.get(c.kind, 0.0)
+        local = len(qset & window) / n_q
+        rows[r, :] = (
+            fit, in_q, float(in_q >= 1.0), math.log1p(dist),
+            float(not outside), left, right, local, math.log1p(length),
             float(length == 1), float(length > 6),
             float(bool(q.head_stems) and (span_words[-1].stem in q.head_stems or (
                 c.last + 1 < len(words) and words[c.last + 1].stem in q.head_stems))),
@@ -101,8 +106,11 @@ def span_features(q: QuestionAnalysis, text: str, view: SentenceView) -> np.ndar
             float(c.first < c.last and span_words[0].lower in ("about", "around", "approximately",
                                                                 "nearly", "almost", "over",
                                                                 "more", "less", "at", "up")),
+            typed * fit, float(typed and fit == 0.0),
+            float(not typed and c.kind == "name"), float(not typed and c.kind == "phrase"),
+            float(not typed and c.kind == "list"), float(not typed and c.kind in FIGURES),
+            float(not typed) * local,
         )
-        rows[r, _CROSS_BASE + qtype_row * len(CANDIDATE_TYPES) + CANDIDATE_TYPES.index(c.kind)] = 1
     return rows
 
 

@@ -143,39 +143,48 @@ class Reader:
     def read(self, question: str, retrieved: list[RetrievedSentence], top_k: int = 3) -> Answer:
         q = analyse(question)
         read = self.read_sentences(q, retrieved)
-        fingerprint = self.store.fingerprint
         ranked = self._ranked_spans(q, read)
         if not ranked:
-            return self._abstain(question, read, 0.0, top_k,
-                                 "no sentence in the documents holds a candidate answer")
-        confidence, best_read, best_span = ranked[0]
+            return self._answer(question, read, ranked, top_k, answered=False,
+                                reason="no sentence in the documents holds a candidate answer")
+        confidence, best_read, _ = ranked[0]
         if confidence < self.threshold:
             missing = self._missing_terms(q, best_read)
             why = (f"the closest passages do not mention {', '.join(missing)}" if missing else
                    "no sentence in the documents states this clearly enough")
-            return self._abstain(question, read, confidence, top_k,
-                                 f"{why} (confidence {confidence:.2f} is below "
-                                 f"{self.threshold:.2f})")
-        answer_span = self._span(best_read, best_span, confidence)
-        evidence = [self._citation(best_read)]
+            return self._answer(question, read, ranked, top_k, answered=False,
+                                reason=f"{why} (confidence {confidence:.2f} is below "
+                                       f"{self.threshold:.2f})")
+        return self._answer(question, read, ranked, top_k, answered=True, reason=None)
+
+    def _answer(self, question, read, ranked, top_k, answered: bool, reason) -> Answer:
+        """The record: answer (if any), evidence sentences, ranked alternative spans.
+
+        When abstaining, the spans it would have given come back as (unconfirmed) alternatives,
+        and the evidence holds the closest sentences.
+        """
+        spans, seen = [], set()
+        for conf, r, i in ranked:
+            span = self._span(r, i, conf)
+            key = span.text.lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            spans.append(span)
+            if len(spans) > top_k:
+                break
+        confidence = ranked[0][0] if ranked else 0.0
+        first = ranked[0][1] if ranked else (read[0] if read else None)
+        evidence = [self._citation(first)] if first is not None else []
         for r in read:
             if len(evidence) >= top_k:
                 break
-            if r is not best_read:
+            if r is not first:
                 evidence.append(self._citation(r))
-        alternatives = []
-        seen = {(answer_span.doc_id, answer_span.start, answer_span.end)}
-        for conf, r, i in ranked[1:]:
-            span = self._span(r, i, conf)
-            key = (span.doc_id, span.start, span.end)
-            if key in seen or span.text.lower() == answer_span.text.lower():
-                continue
-            seen.add(key)
-            alternatives.append(span)
-            if len(alternatives) >= top_k:
-                break
-        return Answer(question, True, None, confidence, answer_span, evidence, alternatives,
-                      fingerprint)
+        answer = spans[0] if answered else None
+        alternatives = spans[1:top_k + 1] if answered else spans[:top_k]
+        return Answer(question, answered, reason, confidence, answer, evidence, alternatives,
+                      self.store.fingerprint)
 
     def _ranked_spans(self, q: QuestionAnalysis, read: list[ReadSentence],
                       sentences: int = 3, per_sentence: int = 3):
@@ -205,22 +214,9 @@ class Reader:
         text = self.store.documents[sentence.doc_id].text[start:end]
         return Span(text, sentence.doc_id, start, end, confidence, sentence.index)
 
-    def _citation(self, r: ReadSentence, passage: bool = False) -> Citation:
+    def _citation(self, r: ReadSentence) -> Citation:
         sentence = self.store.sentences[r.hit.sentence_id]
-        unit = self.store.passages[sentence.index] if passage else sentence
+        unit = sentence
         document = self.store.documents[sentence.doc_id]
         return Citation(sentence.doc_id, document.title, sentence.section, unit.start, unit.end,
                         document.text[unit.start:unit.end], round(sigmoid(r.logit), 4))
-
-    def _abstain(self, question, read, confidence, top_k, reason) -> Answer:
-        evidence, covered = [], set()
-        for r in read:
-            if len(evidence) >= top_k:
-                break
-            passage = self.store.passages[r.hit.sentence_id]
-            if r.hit.sentence_id in covered:
-                continue
-            covered.update(passage.sentence_ids)
-            evidence.append(self._citation(r, passage=True))
-        return Answer(question, False, reason, confidence, None, evidence, [],
-                      self.store.fingerprint)

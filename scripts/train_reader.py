@@ -1,0 +1,192 @@
+"""Learn the reader's weights from ../shared/bench/train (and nothing else).
+
+    .venv/bin/python scripts/train_reader.py [--train ../shared/bench/train] [--out qa/reader_weights.json]
+
+Three logistic regressions, trained in order on the train split only:
+1. span model: which candidate of an answer-bearing sentence is the answer (exact match);
+2. sentence model: which retrieved sentence bears an answer (uses the span model's best score);
+3. confidence model: whether the final answer is right (F1 >= 0.5; unanswerable = wrong),
+   fitted on out-of-fold predictions so that its probabilities are calibrated, not optimistic.
+The answering threshold is the one that maximises SQuAD v2 F1 on the train split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from qa.embedding import Embedder  # noqa: E402
+from qa.evaluation import best_score, exact_match, f1_score, load_gold, normalize_answer  # noqa: E402
+from qa.features import (CONFIDENCE_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES,  # noqa: E402
+                         sentence_view, span_features)
+from qa.indexing import build_index  # noqa: E402
+from qa.questions import analyse  # noqa: E402
+from qa.reading import Reader  # noqa: E402
+from qa.retrieval import HybridRetriever  # noqa: E402
+from qa.store import DocumentStore  # noqa: E402
+
+RETRIEVE = 20
+
+
+def bears_answer(text: str, answers: list[str]) -> bool:
+    norm = f" {normalize_answer(text)} "
+    return any(normalize_answer(a) and f" {normalize_answer(a)} " in norm for a in answers)
+
+
+def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> LogisticRegression:
+    model = LogisticRegression(C=c, max_iter=2000)
+    model.fit(x, y)
+    return model
+
+
+def as_dict(model: LogisticRegression, features: list[str]) -> dict:
+    return {"features": features, "coef": [round(float(v), 6) for v in model.coef_[0]],
+            "intercept": round(float(model.intercept_[0]), 6)}
+
+
+def span_data(store, items, retrieved):
+    xs, ys = [], []
+    for item, hits in zip(items, retrieved):
+        if not item["answers"]:
+            continue
+        q = analyse(item["question"])
+        for hit in hits:
+            text = store.sentences[hit.sentence_id].text
+            if not bears_answer(text, item["answers"]):
+                continue
+            view = sentence_view(text)
+            if not view.candidates:
+                continue
+            labels = [best_score(exact_match, text[c.start:c.end], item["answers"])
+                      for c in view.candidates]
+            if not any(labels):
+                continue
+            xs.append(span_features(q, text, view))
+            ys.extend(labels)
+    return np.vstack(xs), np.array(ys)
+
+
+def sentence_data(reader, store, items, retrieved):
+    xs, ys = [], []
+    for item, hits in zip(items, retrieved):
+        q = analyse(item["question"])
+        for r in reader.read_sentences(q, hits):
+            xs.append(r.features)
+            ys.append(float(bool(item["answers"]) and
+                            bears_answer(store.sentences[r.hit.sentence_id].text, item["answers"])))
+    return np.vstack(xs), np.array(ys)
+
+
+def confidence_data(reader, items, retrieved):
+    """Features and correctness of each question's best span."""
+    xs, ys, f1s, has = [], [], [], []
+    for item, hits in zip(items, retrieved):
+        q = analyse(item["question"])
+        read = reader.read_sentences(q, hits)
+        best = None
+        for r in read[:3]:
+            if len(r.span_logits):
+                i = int(np.argmax(r.span_logits))
+                joint = r.logit + float(r.span_logits[i])
+                if best is None or joint > best[0]:
+                    best = (joint, r, i)
+        if best is None:
+            continue
+        _, r, i = best
+        sentence = reader.store.sentences[r.hit.sentence_id]
+        cand = r.view.candidates[i]
+        text = sentence.text[cand.start:cand.end]
+        f1 = best_score(f1_score, text, item["answers"]) if item["answers"] else 0.0
+        xs.append(reader.confidence_features(q, read, r, i))
+        ys.append(float(f1 >= 0.5))
+        f1s.append(f1)
+        has.append(bool(item["answers"]))
+    return np.vstack(xs), np.array(ys), np.array(f1s), np.array(has)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=Path, default=Path("../shared/bench/train"))
+    parser.add_argument("--out", type=Path, default=Path("qa/reader_weights.json"))
+    parser.add_argument("--folds", type=int, default=2)
+    args = parser.parse_args()
+
+    started = time.time()
+    embedder = Embedder()
+    index_dir = Path(tempfile.mkdtemp(prefix="train-index-")) / "index"
+    build_index(args.train / "corpus", index_dir, embedder)
+    store = DocumentStore.load(index_dir)
+    items = load_gold(args.train / "gold.jsonl")
+    retriever = HybridRetriever(store)
+    vectors = embedder.encode([it["question"] for it in items])
+    retrieved = [retriever.retrieve(v, it["question"], k=RETRIEVE)
+                 for v, it in zip(vectors, items)]
+    print(f"{len(items)} train questions, {len(store.sentences)} sentences", file=sys.stderr)
+
+    placeholder = json.loads((Path(__file__).resolve().parents[1] / "qa" /
+                              "reader_weights.json").read_text())
+
+    def train_models(idx):
+        sub_items = [items[i] for i in idx]
+        sub_hits = [retrieved[i] for i in idx]
+        x, y = span_data(store, sub_items, sub_hits)
+        span = as_dict(fit(x, y), SPAN_FEATURES)
+        weights = {**placeholder, "span": span}
+        reader = Reader(store, weights=weights)
+        x, y = sentence_data(reader, store, sub_items, sub_hits)
+        weights["sentence"] = as_dict(fit(x, y), SENTENCE_FEATURES)
+        return weights
+
+    # out-of-fold confidence features
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(items))
+    folds = np.array_split(order, args.folds)
+    cx, cy, cf1, chas = [], [], [], []
+    for k, held_out in enumerate(folds):
+        train_idx = np.concatenate([f for j, f in enumerate(folds) if j != k])
+        reader = Reader(store, weights=train_models(train_idx))
+        x, y, f1, has = confidence_data(reader, [items[i] for i in held_out],
+                                        [retrieved[i] for i in held_out])
+        cx.append(x), cy.append(y), cf1.append(f1), chas.append(has)
+    cx, cy = np.vstack(cx), np.concatenate(cy)
+    cf1, chas = np.concatenate(cf1), np.concatenate(chas)
+    confidence = fit(cx, cy)
+    probs = confidence.predict_proba(cx)[:, 1]
+
+    # The threshold that maximises SQuAD v2 F1 on the out-of-fold train predictions (the
+    # official v2 evaluation's "best threshold"): answered -> its F1; abstained -> 1 if the
+    # question is unanswerable, else 0.
+    best_t, best_f1 = 0.5, -1.0
+    for t in np.linspace(0.05, 0.95, 91):
+        answered = probs >= t
+        total = np.where(answered, cf1, (~chas).astype(float)).mean()
+        if total > best_f1:
+            best_f1, best_t = total, float(t)
+    answered = probs >= best_t
+    print(f"out-of-fold train at threshold {best_t:.2f}: F1 {best_f1:.3f}, has-answer F1 "
+          f"{np.where(answered, cf1, 0.0)[chas].mean():.3f}, no-answer accuracy "
+          f"{(~answered)[~chas].mean():.3f}", file=sys.stderr)
+    weights = train_models(np.arange(len(items)))
+    weights["confidence"] = as_dict(confidence, CONFIDENCE_FEATURES)
+    weights["threshold"] = round(float(best_t), 3)
+    weights["trained_on"] = str(args.train)
+    weights["trained_at"] = time.strftime("%Y-%m-%d")
+    args.out.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} (threshold {best_t:.2f}) in {time.time() - started:.0f} s",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
