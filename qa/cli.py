@@ -67,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
-        return COMMANDS[args.command](args, settings)
-    except QAError as exc:
+    except ValueError as exc:  # a bad QA_* environment variable
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (ValueError, TypeError) as exc:  # bad settings from the environment
+    try:
+        return COMMANDS[args.command](args, settings)
+    except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -1,0 +1,94 @@
+"""Sentence splitting, headings, sections, boilerplate and exact offsets."""
+
+from hypothesis import given, settings as hsettings, strategies as st
+
+from qa.segmentation import is_boilerplate, make_passages, split_sentences
+from qa.types import Document
+
+
+def doc(text, title="T"):
+    return Document("d.txt", text, title)
+
+
+def texts(text):
+    return [s.text for s in split_sentences(doc(text)) if s.kind == "sentence"]
+
+
+def test_abbreviations_do_not_end_sentences():
+    text = ("The U.S. agreed to it. Sino-U.S. relations eased. Announcement No. 58 was issued "
+            "in Jan. 2025 by the ministry. Some items, e.g. graphite, were listed. It ended.")
+    assert texts(text) == [
+        "The U.S. agreed to it.", "Sino-U.S. relations eased.",
+        "Announcement No. 58 was issued in Jan. 2025 by the ministry.",
+        "Some items, e.g. graphite, were listed.", "It ended."]
+
+
+def test_headings_set_the_section_of_following_sentences():
+    text = "Title Line\n\n01 First Part\n\nOne sentence. Two.\n\n02 Second Part\n\nThree here.\n"
+    sentences = split_sentences(doc(text, title="Title Line"))
+    by_text = {s.text: s for s in sentences}
+    assert by_text["01 First Part"].kind == "heading"
+    assert by_text["One sentence."].section == "01 First Part"
+    assert by_text["Two."].section == "01 First Part"
+    assert by_text["Three here."].section == "02 Second Part"
+    assert by_text["Title Line"].section is None
+
+
+def test_boilerplate_is_never_indexed():
+    text = "Home>News >\n\nA real sentence here.\n\nPrevious Post Previous Next Post"
+    assert [s.text for s in split_sentences(doc(text))] == ["A real sentence here."]
+    assert is_boilerplate("Home>News >") and is_boilerplate("Previous Post Previous Next Post")
+    assert not is_boilerplate("China and U.S. Reach Consensus")
+
+
+def test_article_sections_and_offsets(pipeline):
+    store = pipeline.store
+    article = store.documents["article.txt"]
+    sections = {s.section for s in store.sentences if s.kind == "sentence"}
+    assert {"01 Sino-U.S. Economic Consensus", "02 The Original Control Policy",
+            "05 Impact of The Suspension"} <= sections
+    for s in store.sentences:
+        assert article.text[s.start:s.end] == s.text
+        assert "Home>News" not in s.text and "Previous Post" not in s.text
+    for p in store.passages:
+        assert article.text[p.start:p.end] == p.text
+
+
+def test_crlf_text_keeps_exact_offsets():
+    text = "First line here.\r\n\r\nSecond one, too. Third!\r\n"
+    d = doc(text)
+    for s in split_sentences(d):
+        assert text[s.start:s.end] == s.text
+    assert texts(text) == ["First line here.", "Second one, too.", "Third!"]
+
+
+def test_passages_are_windows_within_a_section():
+    text = "H1 Part\n\nA one. B two. C three.\n\nH2 Part\n\nD four.\n"
+    d = doc(text)
+    sentences = split_sentences(d)
+    passages = make_passages(d, sentences)
+    assert len(passages) == len(sentences)
+    b = next(p for p, s in zip(passages, sentences) if s.text == "B two.")
+    assert b.text == "A one. B two. C three."
+    d4 = next(p for p, s in zip(passages, sentences) if s.text == "D four.")
+    assert d4.text == "D four."
+
+
+sentence_text = st.lists(
+    st.sampled_from(["U.S.", "No.", "58", "Jan.", "e.g.", "The", "rule", "was", "set", "in",
+                     "2025", "at", "24%", "—", "“quoted”", "Dr.", "Smith", "ok.", "!", "?",
+                     "\n", "\n\n", "  ", "Sino-U.S.", "é", "中国", "\r\n"]),
+    min_size=0, max_size=60).map(" ".join)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(sentence_text)
+def test_every_sentence_and_passage_is_verbatim(text):
+    d = doc(text)
+    sentences = split_sentences(d)
+    for s in sentences:
+        assert s.text == text[s.start:s.end] and s.text.strip() == s.text and s.text
+    for p in make_passages(d, sentences):
+        assert p.text == text[p.start:p.end]
+    starts = [s.start for s in sentences]
+    assert starts == sorted(starts)

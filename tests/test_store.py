@@ -1,0 +1,91 @@
+"""Index persistence: atomic writes, manifest, and clear errors for missing, stale or corrupt."""
+
+import json
+import shutil
+
+import pytest
+
+from qa.errors import IndexCorrupt, IndexMissing, IndexStale
+from qa.indexing import build_index
+from qa.store import DocumentStore
+
+
+@pytest.fixture()
+def small(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The rule covers 300Wh/kg cells. It starts in May.",
+                                  encoding="utf-8")
+    index = tmp_path / "index"
+    build_index(corpus, index, embedder)
+    return corpus, index
+
+
+def test_manifest_describes_the_index(small):
+    corpus, index = small
+    manifest = json.loads((index / "manifest.json").read_text())
+    assert manifest["counts"] == {"documents": 1, "sentences": 2, "passages": 2}
+    assert manifest["dimension"] == 384 and manifest["format_version"] == 1
+    assert set(manifest) >= {"model", "corpus_fingerprint", "built_at", "files"}
+    store = DocumentStore.load(index)
+    assert store.fingerprint == manifest["corpus_fingerprint"]
+
+
+def test_rebuild_is_atomic_and_leaves_no_temporary_folders(small, embedder):
+    corpus, index = small
+    build_index(corpus, index, embedder)
+    leftovers = [p.name for p in index.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    DocumentStore.load(index)
+
+
+def test_missing_index_names_the_build_command(tmp_path):
+    with pytest.raises(IndexMissing, match="python -m qa build"):
+        DocumentStore.load(tmp_path / "none")
+
+
+def test_stale_index_is_detected(small):
+    corpus, index = small
+    (corpus / "a.txt").write_text("Changed text.", encoding="utf-8")
+    with pytest.raises(IndexStale, match="rebuild"):
+        DocumentStore.load(index)
+    (corpus / "b.md").write_text("New file.", encoding="utf-8")
+    with pytest.raises(IndexStale):
+        DocumentStore.load(index, corpus)
+
+
+@pytest.mark.parametrize("damage", ["truncate_faiss", "edit_manifest", "delete_file",
+                                    "edit_sentences", "garbage_manifest"])
+def test_corruption_is_detected_by_checksums(small, damage):
+    corpus, index = small
+    if damage == "truncate_faiss":
+        path = index / "sentences.faiss"
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "edit_manifest":
+        manifest = json.loads((index / "manifest.json").read_text())
+        manifest["files"]["sentences.json"] = "0" * 64
+        (index / "manifest.json").write_text(json.dumps(manifest))
+    elif damage == "delete_file":
+        (index / "passages.json").unlink()
+    elif damage == "edit_sentences":
+        path = index / "sentences.json"
+        path.write_text(path.read_text().replace("May", "Jun"))
+    else:
+        (index / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        DocumentStore.load(index)
+
+
+def test_pipeline_rebuilds_a_missing_or_stale_index_when_asked(small, embedder):
+    from qa.config import Settings
+    from qa.pipeline import Pipeline
+    corpus, index = small
+    shutil.rmtree(index)
+    settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
+    with pytest.raises(IndexMissing):
+        Pipeline.load(settings, embedder=embedder)
+    pipeline = Pipeline.load(settings, embedder=embedder, rebuild=True)
+    assert len(pipeline.store.sentences) == 2
+    (corpus / "a.txt").write_text("Other text entirely. Two sentences.", encoding="utf-8")
+    pipeline = Pipeline.load(settings, embedder=embedder, rebuild=True)
+    assert pipeline.store.documents["a.txt"].text == "Other text entirely. Two sentences."
