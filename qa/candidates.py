@@ -160,9 +160,11 @@ def candidates_of(sentence: str, words: list[Word] | None = None,
         joined = 0
         for a2, b2 in runs[r + 1:]:
             between = [x.lower for x in words[end + 1:a2]]
-            if between in (["of"], ["and"], ["or"], ["of", "the"], ["and", "the"], ["for"],
-                           ["in"]) and not words[end].break_after:
-                kind = "phrase" if between[0] in ("of", "for", "in") else "list"
+            if (between in (["of"], ["and"], ["or"], ["for"], ["in"]) or (
+                    len(between) == 2 and between[0] in _JOINERS and between[1] in _DETERMINERS)) \
+                    and not words[end].break_after:
+                kind = "phrase" if between[0] in ("of", "for", "in", "on", "to", "by",
+                                                  "from", "with") else "list"
             elif between in ([], ["and"], ["or"]) and words[end].break_after \
                     and words[end].text[-0:] and _comma_after(sentence, words[end]):
                 kind = "list"
@@ -177,6 +179,8 @@ def candidates_of(sentence: str, words: list[Word] | None = None,
             for (a, b), kind in sorted(found.items())]
 
 
+_JOINERS = frozenset("of and or for in on to by from with".split())
+_DETERMINERS = frozenset("the a an its their his her our this these those".split())
 _LEADING_ADVERBS = frozenset("very extremely highly currently previously originally jointly "
                              "temporarily significantly precisely exactly mainly".split())
 

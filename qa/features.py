@@ -41,13 +41,25 @@ class SentenceView:
     stems: list[str]
     candidates: list[Candidate]
     stem_set: frozenset = field(default_factory=frozenset)
+    # each word's content stems as the question's are computed ("lithium-ion" -> lithium, ion;
+    # "U.S" -> u), so that matching a word against the question is consistent
+    parts: list[tuple[str, ...]] = field(default_factory=list)
 
 
 @lru_cache(maxsize=20_000)
 def sentence_view(text: str) -> SentenceView:
     words = words_of(text)
     stems = [w.stem for w in words]
-    return SentenceView(words, stems, candidates_of(text, words), frozenset(stems))
+    parts = [tuple(content_stems(w.text)) for w in words]
+    stem_set = frozenset(stems) | frozenset(p for ps in parts for p in ps)
+    return SentenceView(words, stems, candidates_of(text, words), stem_set, parts)
+
+
+def _question_hits(view: SentenceView, qset: set) -> tuple[list[bool], list[bool]]:
+    """Per word: does any of its stems occur in the question; do all of them."""
+    any_hit = [bool(ps) and any(p in qset for p in ps) for ps in view.parts]
+    all_hit = [bool(ps) and all(p in qset for p in ps) for ps in view.parts]
+    return any_hit, all_hit
 
 
 SPAN_FEATURES = (
@@ -57,7 +69,11 @@ SPAN_FEATURES = (
      "before_comma", "in_quotes", "has_modifier",
      # the prior above, split by whether the question names its answer type
      "typed*compat", "typed*mismatch", "untyped*name", "untyped*phrase", "untyped*list",
-     "untyped*figure", "untyped*local_overlap"]
+     "untyped*figure", "untyped*local_overlap",
+     # alignment of the candidate's neighbourhood with the question's words
+     "left_adjacent", "right_adjacent", "left_window", "right_window", "both_sides",
+     "tail_of_name", "appositive", "starts_stop", "ends_stop", "head_inside",
+     "plain_name", "person*plain_name", "untyped*cap_ratio", "log_dist_x_typed"]
 )
 UNTYPED_QUESTIONS = ("thing", "description", "reason")
 FIGURES = frozenset(("percent", "money", "date", "year", "duration", "count", "quantity"))
@@ -67,15 +83,15 @@ def span_features(q: QuestionAnalysis, text: str, view: SentenceView) -> np.ndar
     """One row of SPAN_FEATURES per candidate of the sentence."""
     words, cands = view.words, view.candidates
     qset = set(q.stems)
-    matched = [i for i, s in enumerate(view.stems) if s in qset]
+    any_hit, all_hit = _question_hits(view, qset)
+    matched = [i for i, h in enumerate(any_hit) if h]
     rows = np.zeros((len(cands), len(SPAN_FEATURES)), dtype=np.float32)
     typed = q.answer_type not in UNTYPED_QUESTIONS
     compat = COMPATIBLE[q.answer_type]
     n_q = max(1, len(qset))
     for r, c in enumerate(cands):
-        inside = view.stems[c.first:c.last + 1]
-        content = [s for s, w in zip(inside, words[c.first:c.last + 1]) if not w.stop]
-        in_q = sum(1 for s in content if s in qset) / max(1, len(content))
+        content = [i for i in range(c.first, c.last + 1) if view.parts[i]]
+        in_q = sum(1 for i in content if all_hit[i]) / max(1, len(content))
         outside = [i for i in matched if i < c.first or i > c.last]
         if outside:
             dist = min(c.first - i if i < c.first else i - c.last for i in outside)
@@ -83,8 +99,8 @@ def span_features(q: QuestionAnalysis, text: str, view: SentenceView) -> np.ndar
             dist = len(words)
         left = sum(1 for i in outside if c.first - 5 <= i < c.first)
         right = sum(1 for i in outside if c.last < i <= c.last + 5)
-        window = set(view.stems[max(0, c.first - 10):c.first]) | \
-            set(view.stems[c.last + 1:c.last + 11])
+        window = {p for ps in view.parts[max(0, c.first - 10):c.first] for p in ps} | \
+            {p for ps in view.parts[c.last + 1:c.last + 11] for p in ps}
         length = c.last - c.first + 1
         prev = words[c.first - 1] if c.first > 0 else None
         span_words = words[c.first:c.last + 1]
@@ -110,8 +126,42 @@ def span_features(q: QuestionAnalysis, text: str, view: SentenceView) -> np.ndar
             float(not typed and c.kind == "name"), float(not typed and c.kind == "phrase"),
             float(not typed and c.kind == "list"), float(not typed and c.kind in FIGURES),
             float(not typed) * local,
+            *_alignment(view, qset, c, n_q, any_hit),
+            float(c.kind == "name" and c.first >= 2 and words[c.first - 1].lower in ("of", "and")
+                  and words[c.first - 2].capital),
+            float(prev is not None and text[prev.end:prev.end + 1] == ","
+                  and text[c.end:c.end + 1] == ","),
+            float(span_words[0].stop), float(span_words[-1].stop),
+            float(any(w.stem in q.head_stems for w in span_words)),
+            plain := float(c.kind == "name" and all(w.capital for w in span_words)
+                           and 2 <= length <= 3),
+            float(q.answer_type == "person") * plain,
+            float(not typed) * (sum(w.capital for w in span_words) / length),
+            float(typed) * math.log1p(dist),
         )
     return rows
+
+
+def _nearest_content(words: list[Word], start: int, step: int, limit: int = 3) -> int | None:
+    i, seen = start, 0
+    while 0 <= i < len(words) and seen < limit:
+        if not words[i].stop:
+            return i
+        i += step
+        seen += 1
+    return None
+
+
+def _alignment(view: SentenceView, qset: set, c: Candidate, n_q: int, hit: list) -> tuple:
+    """Do the words right around the candidate repeat the question's words?"""
+    words, parts = view.words, view.parts
+    left_i = _nearest_content(words, c.first - 1, -1)
+    right_i = _nearest_content(words, c.last + 1, 1)
+    left_adj = float(left_i is not None and hit[left_i])
+    right_adj = float(right_i is not None and hit[right_i])
+    left_w = len(qset & {p for ps in parts[max(0, c.first - 4):c.first] for p in ps}) / n_q
+    right_w = len(qset & {p for ps in parts[c.last + 1:c.last + 5] for p in ps}) / n_q
+    return left_adj, right_adj, left_w, right_w, float(left_adj > 0 and right_adj > 0)
 
 
 SENTENCE_FEATURES = ["dense", "dense_passage", "lexical", "lexical_passage", "fused",
@@ -129,7 +179,8 @@ def sentence_features(q: QuestionAnalysis, hit: RetrievedSentence, view: Sentenc
     idf_overlap = sum(idf.get(s, 1.0) for s in qset & view.stem_set) / total_idf
     passage_overlap = sum(idf.get(s, 1.0) for s in qset & passage_stems) / total_idf
     q_bigrams = set(zip(q.stems, q.stems[1:]))
-    s_bigrams = set(zip(view.stems, view.stems[1:]))
+    seq = [p for ps in view.parts for p in ps]
+    s_bigrams = set(zip(seq, seq[1:]))
     return np.array([
         hit.dense, hit.dense_passage, hit.lexical, hit.lexical_passage, hit.fused * 60,
         1.0 / (1 + hit.rank), overlap, idf_overlap, passage_overlap,
@@ -139,7 +190,8 @@ def sentence_features(q: QuestionAnalysis, hit: RetrievedSentence, view: Sentenc
 
 CONFIDENCE_FEATURES = ["sentence_logit", "span_logit", "span_share", "sentence_margin",
                        "missing_specifics", "missing_idf", "max_missing_idf", "compat",
-                       "typed_question"]
+                       "typed_question", "sent_missing_specifics", "number_conflict",
+                       "name_conflict", "sent_missing_idf", "n_missing", "answer_type_in_sentence"]
 
 
 def missing_specifics(q: QuestionAnalysis, context: str) -> float:
@@ -149,6 +201,20 @@ def missing_specifics(q: QuestionAnalysis, context: str) -> float:
     low = context.lower().replace("’", "'")
     missing = sum(1 for t in q.specifics if not re.search(rf"(?<!\w){re.escape(t)}", low))
     return missing / len(q.specifics)
+
+
+def specific_conflicts(q: QuestionAnalysis, sentence: str, context: str) -> tuple[float, float]:
+    """Near misses: a number (or name) the question asks about is absent from the answer's context
+    while the sentence states a different one (another year, figure, country ...)."""
+    low = context.lower().replace("’", "'")
+    missing = [t for t in q.specifics if not re.search(rf"(?<!\w){re.escape(t)}", low)]
+    if not missing:
+        return 0.0, 0.0
+    numbers = [t for t in missing if t[0].isdigit()]
+    names = [t for t in missing if not t[0].isdigit()]
+    number_conflict = float(bool(numbers) and bool(re.search(r"\d", sentence)))
+    name_conflict = float(bool(names) and bool(re.search(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+", sentence)))
+    return number_conflict, name_conflict
 
 
 def idf_table(texts: list[str]) -> dict[str, float]:

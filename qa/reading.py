@@ -16,6 +16,7 @@ import numpy as np
 
 from .features import (COMPATIBLE, CONFIDENCE_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES,
                        SentenceView, idf_table, missing_specifics, sentence_features,
+                       specific_conflicts,
                        sentence_view, span_features)
 from .questions import QuestionAnalysis, analyse
 from .retrieval import RetrievedSentence
@@ -133,11 +134,20 @@ class Reader:
         total = sum(self.idf.get(s, self.max_idf) for s in qset) or 1.0
         missing_idf = sum(self.idf.get(s, self.max_idf) for s in missing) / total
         max_missing = max((self.idf.get(s, self.max_idf) for s in missing), default=0.0)
+        sentence = self.store.sentences[best.hit.sentence_id].text
+        in_sentence = best.view.stem_set
+        sent_missing_idf = sum(self.idf.get(s, self.max_idf) for s in qset
+                               if s not in in_sentence) / total
+        number_conflict, name_conflict = specific_conflicts(q, sentence, best.context)
         return np.array([best.logit, float(logits[span_index]), share, margin,
                          best.features[SENTENCE_FEATURES.index("missing_specifics")],
                          missing_idf, max_missing / self.max_idf,
                          float(best.span_compat[span_index]),
-                         float(q.answer_type not in UNTYPED)], dtype=np.float32)
+                         float(q.answer_type not in UNTYPED),
+                         missing_specifics(q, sentence), number_conflict, name_conflict,
+                         sent_missing_idf, min(3.0, float(len(missing))),
+                         best.features[SENTENCE_FEATURES.index("type_present")]],
+                        dtype=np.float32)
 
     # -- the whole step ----------------------------------------------------------------------
     def read(self, question: str, retrieved: list[RetrievedSentence], top_k: int = 3) -> Answer:
@@ -199,9 +209,12 @@ class Reader:
                     continue
                 feats = self.confidence_features(q, read, r, int(i))
                 conf = sigmoid(float(self.confidence_model.logits(feats[None, :])[0]))
-                ranked.append((conf, r, int(i)))
-        ranked.sort(key=lambda t: -t[0])
-        return ranked
+                ranked.append(((r.logit, float(r.span_logits[i])), conf, r, int(i)))
+        # The sentence model's best sentence first, then its spans by the span model (the sentence
+        # model already sees the best span score); the confidence model only decides whether to
+        # answer with the top one.
+        ranked.sort(key=lambda t: (-t[0][0], -t[0][1]))
+        return [(conf, r, i) for _, conf, r, i in ranked]
 
     def _missing_terms(self, q: QuestionAnalysis, r: ReadSentence) -> list[str]:
         low = r.context.lower().replace("’", "'")

@@ -94,16 +94,11 @@ def confidence_data(reader, items, retrieved):
     for item, hits in zip(items, retrieved):
         q = analyse(item["question"])
         read = reader.read_sentences(q, hits)
-        best = None
-        for r in read[:3]:
-            if len(r.span_logits):
-                i = int(np.argmax(r.span_logits))
-                joint = r.logit + float(r.span_logits[i])
-                if best is None or joint > best[0]:
-                    best = (joint, r, i)
+        # the answer the reader gives: the best sentence with a candidate, its best span
+        best = next((r for r in read[:3] if len(r.span_logits)), None)
         if best is None:
             continue
-        _, r, i = best
+        r, i = best, int(np.argmax(best.span_logits))
         sentence = reader.store.sentences[r.hit.sentence_id]
         cand = r.view.candidates[i]
         text = sentence.text[cand.start:cand.end]
@@ -142,7 +137,11 @@ def main() -> int:
         sub_hits = [retrieved[i] for i in idx]
         x, y = span_data(store, sub_items, sub_hits)
         span = as_dict(fit(x, y), SPAN_FEATURES)
-        weights = {**placeholder, "span": span}
+        # the confidence model is not used while training the other two: a neutral stand-in,
+        # so that a changed confidence feature set does not need the old weights to match
+        neutral = {"features": CONFIDENCE_FEATURES, "coef": [0.0] * len(CONFIDENCE_FEATURES),
+                   "intercept": 0.0}
+        weights = {**placeholder, "span": span, "confidence": neutral}
         reader = Reader(store, weights=weights)
         x, y = sentence_data(reader, store, sub_items, sub_hits)
         weights["sentence"] = as_dict(fit(x, y), SENTENCE_FEATURES)
