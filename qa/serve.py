@@ -1,0 +1,367 @@
+"""Run the web service with waitress: `python -m qa serve` (never Flask's development server).
+
+One process loads the pipeline once and serves it from `settings.threads` threads. With
+`settings.workers` > 1, this process binds the listening socket and starts that many worker
+processes which share it (the pre-fork model of gunicorn, without fork: each worker is a fresh
+`python -m qa.serve` that inherits the socket). Each worker loads its own copy of the index and
+the model, so memory grows with the number of workers.
+
+SIGTERM and SIGINT stop the service gracefully: stop accepting, finish the requests already
+received (up to DRAIN_SECONDS), then exit with status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .config import Settings
+from .errors import QAError
+
+logger = logging.getLogger("qa.serve")
+
+DRAIN_SECONDS = 10.0        # how long in-flight requests may take after SIGTERM
+IDLE_GRACE_SECONDS = 0.25   # keep-alive connections idle this long are closed when draining
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+RESPAWN_LIMIT = 5           # worker restarts tolerated per RESPAWN_WINDOW seconds
+RESPAWN_WINDOW = 60.0
+
+
+class ServeError(QAError):
+    code = "serve_error"
+
+
+def serve(settings: Settings, rebuild: bool = False) -> None:
+    """Serve the web app until SIGTERM/SIGINT. QAError (exit 2 in the CLI) if it cannot start."""
+    _configure_logging()
+    if settings.workers < 1 or settings.threads < 1:
+        raise ServeError(f"workers ({settings.workers}) and threads ({settings.threads}) must be "
+                         "at least 1: fix --workers/--threads or QA_WORKERS/QA_THREADS")
+    if settings.workers > 1:
+        _serve_workers(settings, rebuild)
+        return
+    # Bind first: a port already in use fails at once, not after loading or building the index.
+    listen_socket = _bind(settings)
+    try:
+        from .pipeline import Pipeline
+        pipeline = Pipeline.load(settings, rebuild=rebuild)
+        _warm_up(pipeline)
+        server = _create_server(pipeline, settings, listen_socket)
+    except BaseException:
+        listen_socket.close()
+        raise
+    host, port = _address(server)
+    _ready(f"serving {len(pipeline.store.documents)} documents at http://{host}:{port}")
+    run_until_stopped(server)
+
+
+# -- one process ---------------------------------------------------------------------------
+
+def _warm_up(pipeline) -> None:
+    """Answer one question before serving, so the first visitor does not wait for the lazy
+    initialisation of the model (about half a second)."""
+    try:
+        pipeline.ask("What is this document about?")
+    except Exception:  # a bad answer path shows up in the requests too; do not refuse to start
+        logger.exception("the warm-up question failed")
+
+
+def _create_server(pipeline, settings: Settings, listen_socket: socket.socket):
+    import waitress.server
+    from .web import create_app
+    app = create_app(pipeline, settings)
+    return waitress.server.create_server(app, sockets=[listen_socket], threads=settings.threads,
+                                         ident="qa")
+
+
+def _bind(settings: Settings) -> socket.socket:
+    """The listening socket for settings.host:port (the first address the host resolves to)."""
+    try:
+        infos = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(1024)
+        except OSError:
+            sock.close()
+            raise
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {settings.host}:{settings.port} ({exc}): stop the "
+                         "other server or choose another --port / QA_PORT") from exc
+    return sock
+
+
+def _address(server) -> tuple[str, int]:
+    host, port = str(server.effective_host), int(server.effective_port)
+    return (f"[{host}]" if ":" in host else host), port
+
+
+def _ready(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_until_stopped(server, drain_seconds: float = DRAIN_SECONDS) -> None:
+    """Run the event loop of a waitress server (one listening socket) until SIGTERM/SIGINT,
+    then drain and close.
+
+    waitress itself stops on KeyboardInterrupt only and then drops responses not yet written;
+    here a signal closes the listening socket, lets the requests already received finish and
+    their responses be sent, closes idle keep-alive connections, and returns.
+    """
+    from waitress import wasyncore
+    socket_map, adj = server._map, server.adj
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+        server.pull_trigger()  # wake the poll now (lock-free when called without a thunk)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    try:
+        while not stop.is_set() and socket_map:
+            wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=socket_map,
+                           use_poll=adj.asyncore_use_poll, count=1)
+        _drain(server, drain_seconds)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.task_dispatcher.shutdown(timeout=2)
+        wasyncore.close_all(socket_map, ignore_all=True)
+
+
+def _drain(server, drain_seconds: float) -> None:
+    from waitress import wasyncore
+    _accept_pending(server)  # connections the kernel has already accepted are served too
+    wasyncore.dispatcher.close(server)  # stop listening; keep the trigger the threads use
+    deadline = time.monotonic() + drain_seconds
+    while time.monotonic() < deadline:
+        channels = list(server.active_channels.values())
+        if not channels:
+            return
+        now = time.time()
+        for channel in channels:
+            idle = (not channel.requests and channel.request is None
+                    and not channel.total_outbufs_len)
+            if idle and now - channel.last_activity > IDLE_GRACE_SECONDS:
+                channel.will_close = True
+        wasyncore.loop(timeout=0.05, map=server._map, use_poll=server.adj.asyncore_use_poll,
+                       count=1)
+    logger.warning("closing %d connection(s) still busy after %.0f s",
+                   len(server.active_channels), drain_seconds)
+
+
+def _accept_pending(listener) -> None:
+    while True:
+        try:
+            pair = listener.accept()
+        except OSError:
+            return
+        if pair is None:
+            return
+        conn, addr = pair
+        try:
+            listener.set_socket_options(conn)
+        except OSError:
+            conn.close()
+            continue
+        listener.channel_class(listener, conn, listener.fix_addr(addr), listener.adj,
+                               map=listener._map)
+
+
+def _configure_logging() -> None:
+    """Warnings and errors (waitress's, and the app's logged exceptions) go to stderr; the
+    debug chatter of libraries that set their own logger levels does not."""
+    root = logging.getLogger()
+    if any(getattr(h, "qa_serve", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.qa_serve = True
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.WARNING:
+        root.setLevel(logging.WARNING)
+    # "Task queue depth is N" for every request that waits for a free thread: load, not a fault
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+# -- several worker processes sharing one socket -------------------------------------------
+
+def _serve_workers(settings: Settings, rebuild: bool) -> None:
+    listen_socket = _bind(settings)
+    listen_socket.set_inheritable(True)
+    host, port = listen_socket.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set())
+                for sig in STOP_SIGNALS}
+    workers: list[subprocess.Popen] = []
+    try:
+        # With --rebuild the first worker (re)builds the index before the others load it;
+        # otherwise all of them load at the same time.
+        workers.append(_start_worker(settings, listen_socket, rebuild))
+        if rebuild:
+            _wait_ready(workers, stop)
+            if stop.is_set():
+                return
+        workers.extend(_start_worker(settings, listen_socket, False)
+                       for _ in range(settings.workers - 1))
+        documents = _wait_ready(workers[1:] if rebuild else workers, stop)
+        if stop.is_set():
+            return
+        _ready(f"serving {documents} documents at http://{shown_host}:{port} "
+               f"({settings.workers} worker processes, {settings.threads} threads each)")
+        _supervise(workers, settings, listen_socket, stop)
+    finally:
+        _stop_workers(workers)
+        listen_socket.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _start_worker(settings: Settings, listen_socket: socket.socket,
+                  rebuild: bool) -> subprocess.Popen:
+    read_fd, write_fd = os.pipe()
+    values = {k: (str(v) if isinstance(v, Path) else v)
+              for k, v in dataclasses.asdict(settings).items()}
+    command = [sys.executable, "-m", "qa.serve", "--socket-fd", str(listen_socket.fileno()),
+               "--status-fd", str(write_fd), "--parent", str(os.getpid()),
+               "--settings", json.dumps(values)]
+    if rebuild:
+        command.append("--rebuild")
+    try:
+        process = subprocess.Popen(command, pass_fds=(listen_socket.fileno(), write_fd))
+    finally:
+        os.close(write_fd)
+    process.status = os.fdopen(read_fd, "rb")
+    return process
+
+
+def _wait_ready(workers: list[subprocess.Popen], stop: threading.Event) -> int:
+    """Wait for each worker's status line; the number of documents, or raise its error."""
+    import selectors
+    documents = 0
+    pending = {w.status: w for w in workers}
+    with selectors.DefaultSelector() as selector:
+        for status in pending:
+            selector.register(status, selectors.EVENT_READ)
+        while pending and not stop.is_set():
+            for key, _ in selector.select(timeout=0.5):
+                worker = pending.pop(key.fileobj)
+                selector.unregister(key.fileobj)
+                message = _read_status(worker)
+                if "error" in message:
+                    raise _error_class(message["error"])(message["message"])
+                documents = message["documents"]
+    return documents
+
+
+def _read_status(worker: subprocess.Popen) -> dict:
+    line = worker.status.readline()
+    worker.status.close()
+    try:
+        return json.loads(line)
+    except ValueError:
+        code = worker.wait()
+        return {"error": ServeError.code,
+                "message": f"worker process {worker.pid} exited with status {code} while "
+                           "starting; see the messages above"}
+
+
+def _error_class(code: str) -> type:
+    classes = [QAError]
+    while classes:
+        cls = classes.pop()
+        if cls.code == code:
+            return cls
+        classes.extend(cls.__subclasses__())
+    return QAError
+
+
+def _supervise(workers, settings, listen_socket, stop: threading.Event) -> None:
+    """Until a stop signal: restart workers that die, unless they keep dying."""
+    restarts: list[float] = []
+    while not stop.wait(0.5):
+        for i, worker in enumerate(workers):
+            code = worker.poll()
+            if code is None:
+                continue
+            now = time.monotonic()
+            restarts = [t for t in restarts if now - t < RESPAWN_WINDOW] + [now]
+            if len(restarts) > RESPAWN_LIMIT:
+                raise ServeError(f"worker processes keep exiting (last status {code}); "
+                                 "see the messages above")
+            logger.error("worker process %d exited with status %s; starting another",
+                         worker.pid, code)
+            worker.status.close()
+            # It serves once loaded; its status line waits in the pipe until _stop_workers.
+            workers[i] = _start_worker(settings, listen_socket, False)
+
+
+def _stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + DRAIN_SECONDS + 5
+    for worker in workers:
+        try:
+            worker.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        if not worker.status.closed:
+            worker.status.close()
+
+
+def _worker_main(argv: list[str]) -> int:
+    """A worker process: load the pipeline, report on the status pipe, serve the socket."""
+    parser = argparse.ArgumentParser(prog="python -m qa.serve")
+    parser.add_argument("--socket-fd", type=int, required=True)
+    parser.add_argument("--status-fd", type=int, required=True)
+    parser.add_argument("--parent", type=int, required=True)
+    parser.add_argument("--settings", required=True)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args(argv)
+    _configure_logging()
+    # A stop signal while loading ends the worker at once; once serving, it drains.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    settings = Settings.from_env(environ={}, **json.loads(args.settings))
+    with os.fdopen(args.status_fd, "w") as status:
+        try:
+            from .pipeline import Pipeline
+            pipeline = Pipeline.load(settings, rebuild=args.rebuild)
+            _warm_up(pipeline)
+            listen_socket = socket.socket(fileno=args.socket_fd)
+            server = _create_server(pipeline, settings, listen_socket)
+        except QAError as exc:
+            status.write(json.dumps({"error": exc.code, "message": str(exc)}) + "\n")
+            return 2
+        status.write(json.dumps({"documents": len(pipeline.store.documents)}) + "\n")
+    threading.Thread(target=_exit_with_parent, args=(args.parent,), daemon=True).start()
+    run_until_stopped(server)
+    return 0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Stop (gracefully) if the parent process dies without stopping this worker."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    sys.exit(_worker_main(sys.argv[1:]))

@@ -1,0 +1,145 @@
+"""HTML pages: the question form at / and the document pages at /documents/<doc_id>.
+
+Everything is rendered on the server (the form uses method=get, so `/?q=...` is a shareable
+answer page); static/app.js only shows a busy state while the next page loads. User text is
+escaped by Jinja's autoescape; highlighted text is passed as separate escaped pieces.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from werkzeug.exceptions import BadRequest
+
+from . import get_pipeline
+from .api import answer_record, find_document
+
+bp = Blueprint("pages", __name__)
+
+# Example questions for the bundled article, each shown only when the loaded documents contain
+# its anchor phrase. Set app.config["QA_EXAMPLES"] (a list of questions) to choose others.
+DEFAULT_EXAMPLES = (
+    ("What energy density threshold did the battery controls cover?", "energy density"),
+    ("Who is China's Vice Minister of Commerce?", "Vice Minister of Commerce"),
+    ("How much lithium battery output did China report for 2024?", "lithium battery production"),
+    ("What was China's lithium battery production in 2023?", "lithium battery production"),
+)
+
+
+def example_questions(pipeline) -> list[str]:
+    """The default examples whose anchor phrase occurs in a loaded document."""
+    texts = [d.text.casefold() for d in pipeline.store.documents.values()]
+    return [question for question, anchor in DEFAULT_EXAMPLES
+            if any(anchor.casefold() in text for text in texts)]
+
+
+def _examples() -> list[str]:
+    configured = current_app.config.get("QA_EXAMPLES")
+    if configured is not None:
+        return list(configured)
+    cache = current_app.extensions.setdefault("qa.examples", {})
+    if "derived" not in cache:
+        cache["derived"] = example_questions(get_pipeline())
+    return cache["derived"]
+
+
+def _loaded_documents() -> dict:
+    documents = list(get_pipeline().store.documents.values())
+    shown = documents[:current_app.config["QA_MAX_LISTED_DOCUMENTS"]]
+    return {"count": len(documents), "shown": shown, "more": len(documents) - len(shown)}
+
+
+@bp.get("/")
+def index():
+    pipeline = get_pipeline()
+    question = request.args.get("q", "")
+    result, error, status = None, None, 200
+    if question.strip():
+        try:
+            result = present(answer_record(question, None))
+        except BadRequest as exc:
+            error, status = exc.description, 400
+    return render_template(
+        "index.html", question=question, result=result, error=error,
+        examples=_examples(), documents=_loaded_documents(),
+        max_chars=pipeline.settings.max_question_chars), status
+
+
+@bp.get("/documents/<path:doc_id>")
+def document(doc_id: str):
+    found = find_document(doc_id)  # 404 unless it is a loaded document
+    text = found.text
+    span = _span_argument(len(text))
+    if span:
+        start, end = span
+        pieces = (text[:start], text[start:end], text[end:])
+    else:
+        pieces = (text, None, "")
+    return render_template("document.html", document=found, pieces=pieces, span=span,
+                           length=len(text))
+
+
+def _span_argument(length: int):
+    """(start, end) from ?start=&end= when both are valid offsets with start < end."""
+    start, end = request.args.get("start", ""), request.args.get("end", "")
+    if not (start.isdigit() and end.isdigit() and len(start) < 12 and len(end) < 12):
+        return None
+    start, end = int(start), int(end)
+    return (start, end) if 0 <= start < end <= length else None
+
+
+def document_link(doc_id: str, start: int, end: int) -> str:
+    return url_for("pages.document", doc_id=doc_id, start=start, end=end, _anchor="cite")
+
+
+def present(record: dict) -> dict:
+    """What the page shows for an answer record (all text still unescaped)."""
+    passages = [{**cite, "link": document_link(cite["doc_id"], cite["start"], cite["end"])}
+                for cite in record["evidence"]]
+    view = {"record": record, "answered": record["answered"], "reason": record["reason"],
+            "confidence": round(100 * record["confidence"]), "took_ms": record["took_ms"],
+            "passages": passages}
+    if not record["answered"] or record["answer"] is None:
+        view["answered"] = False
+        return view
+    span = record["answer"]
+    support = _supporting_text(span, record["evidence"])
+    a, b = span["start"] - support["start"], span["end"] - support["start"]
+    view.update({
+        "answer": span,
+        "support": support,
+        "support_pieces": (support["text"][:a], support["text"][a:b], support["text"][b:]),
+        "link": document_link(span["doc_id"], span["start"], span["end"]),
+        "alternatives": [{**alt, "link": document_link(alt["doc_id"], alt["start"], alt["end"])}
+                         for alt in record["alternatives"]
+                         if (alt["doc_id"], alt["start"], alt["end"])
+                         != (span["doc_id"], span["start"], span["end"])],
+    })
+    return view
+
+
+def _supporting_text(span: dict, evidence: list[dict]) -> dict:
+    """The cited sentence that holds the answer: the first evidence item containing it, else
+    the store's sentence around it, else the answer's own line of the document."""
+    for cite in evidence:
+        if (cite["doc_id"] == span["doc_id"] and cite["start"] <= span["start"]
+                and span["end"] <= cite["end"]):
+            return cite
+    store = get_pipeline().store
+    document = store.documents[span["doc_id"]]
+    for sentence in store.sentences:
+        if (sentence.doc_id == span["doc_id"] and sentence.start <= span["start"]
+                and span["end"] <= sentence.end):
+            return {"doc_id": sentence.doc_id, "title": document.title,
+                    "section": sentence.section, "start": sentence.start,
+                    "end": sentence.end, "text": sentence.text}
+    text = document.text
+    start = text.rfind("\n", 0, span["start"]) + 1
+    end = text.find("\n", span["end"])
+    end = len(text) if end < 0 else end
+    return {"doc_id": document.doc_id, "title": document.title, "section": None,
+            "start": start, "end": end, "text": text[start:end]}
+
+
+def error_page(status: int, name: str, description: str | None):
+    html = render_template("error.html", status=status, name=name, description=description)
+    return current_app.response_class(html, status=status, mimetype="text/html")
