@@ -91,7 +91,9 @@ def test_serve_rebuild_answers_then_stops_cleanly_on_sigterm(tmp_path):
         assert json.loads(response.read())["question"] == QUESTION
         conn.close()
         assert server.wait(30) == 0, server.stderr
-        assert time.monotonic() - stopped_at < 5
+        # well under DRAIN_SECONDS (10): the idle connection was closed, not waited for
+        # (about 2 s of this is the interpreter unloading torch after serve() returns)
+        assert time.monotonic() - stopped_at < 8
         assert "Traceback" not in server.stderr
         idle.close()
     finally:
