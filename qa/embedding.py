@@ -23,6 +23,8 @@ class Embedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
         try:
             self.model = SentenceTransformer(self.model_path, device="cpu")
         except Exception as exc:  # a broken folder: say which and how to fix

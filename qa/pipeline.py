@@ -25,6 +25,8 @@ def validate_question(question, max_chars: int) -> str:
         raise BadQuestion(f"question must be a string, not {type(question).__name__}")
     if "\x00" in question:
         raise BadQuestion("question contains a null byte")
+    if any("\ud800" <= ch <= "\udfff" for ch in question):
+        raise BadQuestion("question is not valid Unicode (it holds a lone surrogate)")
     question = question.strip()
     if not question:
         raise BadQuestion("question is empty")
@@ -57,17 +59,17 @@ class Pipeline:
     def load(cls, settings: Settings, embedder: Embedder | None = None,
              rebuild: bool = False) -> "Pipeline":
         """Load the index of `settings`; with `rebuild`, (re)build it first when missing or stale."""
-        embedder = embedder or Embedder(settings.model_path)
         corpus_dir = settings.corpus_dir if rebuild else None
-        try:
+        try:  # the store first: a missing or stale index is reported before the model loads
             store = DocumentStore.load(settings.index_dir, corpus_dir)
         except (IndexMissing, IndexStale):
             if not rebuild:
                 raise
             from .indexing import build_index
+            embedder = embedder or Embedder(settings.model_path)
             build_index(settings.corpus_dir, settings.index_dir, embedder)
             store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
-        return cls(store, embedder, settings)
+        return cls(store, embedder or Embedder(settings.model_path), settings)
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """The answer record for one question (validated first)."""
