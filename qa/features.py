@@ -166,7 +166,8 @@ def _alignment(view: SentenceView, qset: set, c: Candidate, n_q: int, hit: list)
 
 SENTENCE_FEATURES = ["dense", "dense_passage", "lexical", "lexical_passage", "fused",
                      "inv_rank", "overlap", "idf_overlap", "passage_idf_overlap", "bigrams",
-                     "best_span", "type_present", "missing_specifics", "heading"]
+                     "best_span", "type_present", "missing_specifics", "heading",
+                     "max_idf_hit", "missing_max_idf", "compactness", "log_words"]
 
 
 def sentence_features(q: QuestionAnalysis, hit: RetrievedSentence, view: SentenceView,
@@ -181,11 +182,19 @@ def sentence_features(q: QuestionAnalysis, hit: RetrievedSentence, view: Sentenc
     q_bigrams = set(zip(q.stems, q.stems[1:]))
     seq = [p for ps in view.parts for p in ps]
     s_bigrams = set(zip(seq, seq[1:]))
+    top_idf = max(idf.values(), default=1.0) or 1.0
+    hits = qset & view.stem_set
+    max_hit = max((idf.get(s, top_idf) for s in hits), default=0.0) / top_idf
+    max_missing = max((idf.get(s, top_idf) for s in qset - view.stem_set), default=0.0) / top_idf
+    # how tightly the question's words cluster in the sentence: matched stems / window width
+    positions = [i for i, ps in enumerate(view.parts) if any(p in qset for p in ps)]
+    compact = (len(positions) / (positions[-1] - positions[0] + 1)) if positions else 0.0
     return np.array([
         hit.dense, hit.dense_passage, hit.lexical, hit.lexical_passage, hit.fused * 60,
         1.0 / (1 + hit.rank), overlap, idf_overlap, passage_overlap,
         min(3, len(q_bigrams & s_bigrams)), best_span, type_present, missing_specifics,
-        float(is_heading)], dtype=np.float32)
+        float(is_heading), max_hit, max_missing, compact, math.log1p(len(view.words))],
+        dtype=np.float32)
 
 
 CONFIDENCE_FEATURES = ["sentence_logit", "span_logit", "span_share", "sentence_margin",
@@ -199,7 +208,7 @@ def missing_specifics(q: QuestionAnalysis, context: str) -> float:
     if not q.specifics:
         return 0.0
     low = context.lower().replace("’", "'")
-    missing = sum(1 for t in q.specifics if not re.search(rf"(?<!\w){re.escape(t)}", low))
+    missing = sum(1 for t in q.specifics if not re.search(rf"(?<![^\W\d]){re.escape(t)}", low))
     return missing / len(q.specifics)
 
 
@@ -207,7 +216,7 @@ def specific_conflicts(q: QuestionAnalysis, sentence: str, context: str) -> tupl
     """Near misses: a number (or name) the question asks about is absent from the answer's context
     while the sentence states a different one (another year, figure, country ...)."""
     low = context.lower().replace("’", "'")
-    missing = [t for t in q.specifics if not re.search(rf"(?<!\w){re.escape(t)}", low)]
+    missing = [t for t in q.specifics if not re.search(rf"(?<![^\W\d]){re.escape(t)}", low)]
     if not missing:
         return 0.0, 0.0
     numbers = [t for t in missing if t[0].isdigit()]

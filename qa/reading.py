@@ -77,6 +77,8 @@ class Reader:
         self.sentence_model = LinearModel.from_dict(weights["sentence"], SENTENCE_FEATURES)
         self.confidence_model = LinearModel.from_dict(weights["confidence"], CONFIDENCE_FEATURES)
         self.threshold = float(weights["threshold"] if min_confidence is None else min_confidence)
+        # "sentence": the best sentence's best span; "joint": best sentence+span score (learned)
+        self.selection = weights.get("selection", "sentence")
         self.idf = idf_table([s.text for s in store.sentences])
         self.max_idf = max(self.idf.values(), default=1.0)
         self._context_stems: dict[int, frozenset] = {}
@@ -196,6 +198,21 @@ class Reader:
         return Answer(question, answered, reason, confidence, answer, evidence, alternatives,
                       self.store.fingerprint)
 
+    @staticmethod
+    def pick(read: list[ReadSentence], selection: str = "sentence", sentences: int = 3):
+        """(sentence, candidate index) of the answer under a selection rule, or None."""
+        best, best_key = None, None
+        for r in read[:sentences]:
+            if not len(r.span_logits):
+                continue
+            i = int(np.argmax(r.span_logits))
+            if selection == "sentence":
+                return r, i
+            key = r.logit + float(r.span_logits[i])
+            if best_key is None or key > best_key:
+                best, best_key = (r, i), key
+        return best
+
     def _ranked_spans(self, q: QuestionAnalysis, read: list[ReadSentence],
                       sentences: int = 3, per_sentence: int = 3):
         """(confidence, sentence, candidate index) for the best spans of the best sentences."""
@@ -209,7 +226,9 @@ class Reader:
                     continue
                 feats = self.confidence_features(q, read, r, int(i))
                 conf = sigmoid(float(self.confidence_model.logits(feats[None, :])[0]))
-                ranked.append(((r.logit, float(r.span_logits[i])), conf, r, int(i)))
+                key = (r.logit, float(r.span_logits[i])) if self.selection == "sentence" \
+                    else (r.logit + float(r.span_logits[i]), 0.0)
+                ranked.append((key, conf, r, int(i)))
         # The sentence model's best sentence first, then its spans by the span model (the sentence
         # model already sees the best span score); the confidence model only decides whether to
         # answer with the top one.

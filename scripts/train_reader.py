@@ -72,8 +72,13 @@ def span_data(store, items, retrieved):
                       for c in view.candidates]
             if not any(labels):
                 continue
-            xs.append(span_features(q, text, view))
-            ys.extend(labels)
+            # near misses (overlapping the answer but not it) are neither clearly right nor
+            # clearly wrong: leave them out rather than teach the model they are wrong
+            partial = np.array([0.0 < best_score(f1_score, text[c.start:c.end], item["answers"])
+                                < 1.0 for c in view.candidates])
+            rows = span_features(q, text, view)
+            xs.append(rows[~partial])
+            ys.extend(np.asarray(labels)[~partial])
     return np.vstack(xs), np.array(ys)
 
 
@@ -88,17 +93,17 @@ def sentence_data(reader, store, items, retrieved):
     return np.vstack(xs), np.array(ys)
 
 
-def confidence_data(reader, items, retrieved):
-    """Features and correctness of each question's best span."""
+def confidence_data(reader, items, retrieved, selection="sentence"):
+    """Features and correctness of each question's best span (as `selection` picks it)."""
     xs, ys, f1s, has = [], [], [], []
     for item, hits in zip(items, retrieved):
         q = analyse(item["question"])
         read = reader.read_sentences(q, hits)
-        # the answer the reader gives: the best sentence with a candidate, its best span
-        best = next((r for r in read[:3] if len(r.span_logits)), None)
-        if best is None:
+        # the answer the reader gives (Reader.best_spans picks it the same way)
+        picked = reader.pick(read, selection)
+        if picked is None:
             continue
-        r, i = best, int(np.argmax(best.span_logits))
+        r, i = picked
         sentence = reader.store.sentences[r.hit.sentence_id]
         cand = r.view.candidates[i]
         text = sentence.text[cand.start:cand.end]
@@ -137,11 +142,12 @@ def main() -> int:
         sub_hits = [retrieved[i] for i in idx]
         x, y = span_data(store, sub_items, sub_hits)
         span = as_dict(fit(x, y), SPAN_FEATURES)
-        # the confidence model is not used while training the other two: a neutral stand-in,
-        # so that a changed confidence feature set does not need the old weights to match
-        neutral = {"features": CONFIDENCE_FEATURES, "coef": [0.0] * len(CONFIDENCE_FEATURES),
-                   "intercept": 0.0}
-        weights = {**placeholder, "span": span, "confidence": neutral}
+        # neutral stand-ins for the models not trained yet, so that a changed feature set does
+        # not need the old weights to match
+        def neutral(features):
+            return {"features": features, "coef": [0.0] * len(features), "intercept": 0.0}
+        weights = {**placeholder, "span": span, "sentence": neutral(SENTENCE_FEATURES),
+                   "confidence": neutral(CONFIDENCE_FEATURES)}
         reader = Reader(store, weights=weights)
         x, y = sentence_data(reader, store, sub_items, sub_hits)
         weights["sentence"] = as_dict(fit(x, y), SENTENCE_FEATURES)
@@ -151,27 +157,39 @@ def main() -> int:
     rng = np.random.default_rng(0)
     order = rng.permutation(len(items))
     folds = np.array_split(order, args.folds)
-    cx, cy, cf1, chas = [], [], [], []
+    fold_readers = []
     for k, held_out in enumerate(folds):
         train_idx = np.concatenate([f for j, f in enumerate(folds) if j != k])
-        reader = Reader(store, weights=train_models(train_idx))
-        x, y, f1, has = confidence_data(reader, [items[i] for i in held_out],
-                                        [retrieved[i] for i in held_out])
-        cx.append(x), cy.append(y), cf1.append(f1), chas.append(has)
-    cx, cy = np.vstack(cx), np.concatenate(cy)
-    cf1, chas = np.concatenate(cf1), np.concatenate(chas)
-    confidence = fit(cx, cy)
-    probs = confidence.predict_proba(cx)[:, 1]
+        fold_readers.append(Reader(store, weights=train_models(train_idx)))
 
-    # The threshold that maximises SQuAD v2 F1 on the out-of-fold train predictions (the
-    # official v2 evaluation's "best threshold"): answered -> its F1; abstained -> 1 if the
-    # question is unanswerable, else 0.
-    best_t, best_f1 = 0.5, -1.0
-    for t in np.linspace(0.05, 0.95, 91):
-        answered = probs >= t
-        total = np.where(answered, cf1, (~chas).astype(float)).mean()
-        if total > best_f1:
-            best_f1, best_t = total, float(t)
+    def out_of_fold(selection):
+        cx, cy, cf1, chas = [], [], [], []
+        for reader, held_out in zip(fold_readers, folds):
+            x, y, f1, has = confidence_data(reader, [items[i] for i in held_out],
+                                            [retrieved[i] for i in held_out], selection)
+            cx.append(x), cy.append(y), cf1.append(f1), chas.append(has)
+        cx, cy = np.vstack(cx), np.concatenate(cy)
+        cf1, chas = np.concatenate(cf1), np.concatenate(chas)
+        confidence = fit(cx, cy)
+        probs = confidence.predict_proba(cx)[:, 1]
+        # The threshold that maximises SQuAD v2 F1 on the out-of-fold train predictions (the
+        # official v2 evaluation's "best threshold"): answered -> its F1; abstained -> 1 if
+        # the question is unanswerable, else 0.
+        best_t, best_f1 = 0.5, -1.0
+        for t in np.linspace(0.05, 0.95, 91):
+            answered = probs >= t
+            total = np.where(answered, cf1, (~chas).astype(float)).mean()
+            if total > best_f1:
+                best_f1, best_t = total, float(t)
+        return best_f1, best_t, confidence, probs, cf1, chas
+
+    # How the answer is picked (the best sentence's best span, or the best joint sentence+span
+    # score) is chosen the same way: by out-of-fold SQuAD v2 F1 on train.
+    results = {sel: out_of_fold(sel) for sel in ("sentence", "joint")}
+    for sel, res in results.items():
+        print(f"selection {sel}: out-of-fold F1 {res[0]:.3f}", file=sys.stderr)
+    selection = max(results, key=lambda sel: results[sel][0])
+    best_f1, best_t, confidence, probs, cf1, chas = results[selection]
     answered = probs >= best_t
     print(f"out-of-fold train at threshold {best_t:.2f}: F1 {best_f1:.3f}, has-answer F1 "
           f"{np.where(answered, cf1, 0.0)[chas].mean():.3f}, no-answer accuracy "
@@ -179,6 +197,7 @@ def main() -> int:
     weights = train_models(np.arange(len(items)))
     weights["confidence"] = as_dict(confidence, CONFIDENCE_FEATURES)
     weights["threshold"] = round(float(best_t), 3)
+    weights["selection"] = selection
     weights["trained_on"] = str(args.train)
     weights["trained_at"] = time.strftime("%Y-%m-%d")
     args.out.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
