@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install serve test index eval bench clean
+.PHONY: install serve test soak index eval bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The long load test (2 minutes at concurrency 16 on loopback); CI runs it after `make test`.
+soak: $(STAMP)
+	$(PY) -m pytest -q -s -m soak
 
 eval: $(STAMP)
 	$(PY) -m qa eval

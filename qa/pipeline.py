@@ -5,12 +5,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 import time
 from pathlib import Path
 
 from .config import Settings
 from .embedding import Embedder
-from .errors import BadQuestion, IndexMissing, IndexStale
+from .errors import BadQuestion, IndexCorrupt, IndexMissing, IndexStale, QAError
 from .reading import Reader
 from .retrieval import HybridRetriever
 from .store import DocumentStore
@@ -62,7 +65,7 @@ class Pipeline:
         corpus_dir = settings.corpus_dir if rebuild else None
         try:  # the store first: a missing or stale index is reported before the model loads
             store = DocumentStore.load(settings.index_dir, corpus_dir)
-        except (IndexMissing, IndexStale):
+        except (IndexMissing, IndexStale, IndexCorrupt):
             if not rebuild:
                 raise
             from .indexing import build_index
@@ -86,3 +89,58 @@ class Pipeline:
     @property
     def index_dir(self) -> Path:
         return Path(self.settings.index_dir)
+
+
+logger = logging.getLogger(__name__)
+
+
+class LivePipeline:
+    """The serving pipeline, swapped for a new one when its index folder is rebuilt.
+
+    `current()` costs one stat of the manifest at most every `check_every` seconds. A rebuild
+    (written beside the old index, then renamed in) is loaded in a background thread while
+    requests keep using the old pipeline; then one reference assignment swaps them. An index
+    that fails to load (stale, corrupt, mid-swap) is logged and the old one keeps serving.
+    """
+
+    def __init__(self, pipeline: Pipeline, check_every: float = 1.0):
+        self._pipeline = pipeline
+        self.check_every = check_every
+        self._signature = self._manifest_signature()
+        self._checked = time.monotonic()
+        self._reloading = threading.Lock()
+
+    @property
+    def settings(self) -> Settings:
+        return self._pipeline.settings
+
+    def current(self) -> Pipeline:
+        now = time.monotonic()
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            signature = self._manifest_signature()
+            if signature is not None and signature != self._signature \
+                    and self._reloading.acquire(blocking=False):
+                threading.Thread(target=self._reload, args=(signature,), daemon=True,
+                                 name="qa-index-reload").start()
+        return self._pipeline
+
+    def _reload(self, signature) -> None:
+        try:
+            old = self._pipeline
+            fresh = Pipeline.load(old.settings, embedder=old.embedder)
+            self._pipeline = fresh
+            self._signature = signature
+            logger.info("loaded the rebuilt index %s (fingerprint %s)", old.index_dir,
+                        fresh.store.fingerprint)
+        except QAError as exc:
+            logger.warning("kept the loaded index: the rebuilt one did not load (%s)", exc)
+        finally:
+            self._reloading.release()
+
+    def _manifest_signature(self):
+        try:
+            st = os.stat(Path(self._pipeline.settings.index_dir) / "manifest.json")
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)

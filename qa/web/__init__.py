@@ -6,14 +6,15 @@
 - `qa.web.pages` the HTML form at / and the document pages at /documents/<doc_id>
 
 The web layer only translates HTTP into pipeline calls: it never reads corpus files and holds
-no state besides the one loaded pipeline (app.extensions["qa"]). Nothing happens at import time.
+no state besides the one loaded pipeline (app.extensions["qa"], swapped when the index is
+rebuilt). Nothing happens at import time.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..config import Settings
@@ -60,7 +61,9 @@ def create_app(pipeline=None, settings: Settings | None = None,
     app.jinja_env.lstrip_blocks = True
     # "//etc/passwd" must not be redirected to "/etc/passwd": unknown paths are plain 404s.
     app.url_map.merge_slashes = False
-    app.extensions[EXTENSION] = pipeline
+    from ..pipeline import LivePipeline
+    app.extensions[EXTENSION] = pipeline if isinstance(pipeline, LivePipeline) \
+        else LivePipeline(pipeline)
 
     from . import api, pages
     app.register_blueprint(api.bp)
@@ -72,8 +75,13 @@ def create_app(pipeline=None, settings: Settings | None = None,
 
 
 def get_pipeline():
-    """The pipeline of the current app."""
-    return current_app.extensions[EXTENSION]
+    """The pipeline of the current app (the newest loaded index, see LivePipeline).
+
+    Fixed for the whole request, so one response never mixes two index versions.
+    """
+    if "qa_pipeline" not in g:
+        g.qa_pipeline = current_app.extensions[EXTENSION].current()
+    return g.qa_pipeline
 
 
 def wants_json() -> bool:
