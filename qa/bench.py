@@ -1,0 +1,830 @@
+"""Benchmarks: `python -m qa bench [--quick] [--out bench-results.json]`.
+
+One run measures, side by side, and prints a table (and writes everything as JSON):
+
+1. latency   in-process p50/p95 of `pipeline.ask(q)` over the gold questions, interleaved with
+             the floor (a bare `model.encode(q)`), the ratio, and the stage breakdown;
+   onnx      (if onnxruntime is installed) the query embedding through ONNX Runtime: its
+             agreement with the torch vectors and its latency;
+2. http      `python -m qa serve` in a subprocess on 127.0.0.1, driven by a threaded keep-alive
+             load generator at concurrency 1, 8 and 32: requests/s, p50/p99, errors;
+3. cold      process start to first answer (`python -m qa ask`), and its in-process split;
+4. scale     synthetic corpora of 1k/10k/100k sentences: build time, size, peak memory, query
+             p50, and HNSW recall@10 against exact search where the store uses HNSW;
+5. memory    resident memory (VmRSS) of the serving worker after warm-up.
+
+Benchmarks report; they never fail a build. The absolute numbers depend on the machine and on
+what else runs on it, so the ratios measured in the same run are what to compare.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import os
+import platform
+import random
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT / "scripts" / "make_synthetic_corpus.py"
+SCALE_SIZES = (1_000, 10_000, 100_000)
+REAL_EMBEDDING_UP_TO = 1_000   # larger synthetic corpora get sampled vectors (see _sampled)
+SAMPLED_BASE = 384             # texts really embedded per call for a sampled corpus
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _ms(values) -> dict:
+    """p50/p95/p99/mean in milliseconds of a list of seconds."""
+    if not values:
+        return {"n": 0}
+    a = np.asarray(values) * 1000
+    return {"n": int(a.size), "p50": float(np.percentile(a, 50)),
+            "p95": float(np.percentile(a, 95)), "p99": float(np.percentile(a, 99)),
+            "mean": float(a.mean())}
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _rss_kb(pid: int) -> dict:
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (and its waited-for children), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_questions(settings: Settings) -> list[str]:
+    for path in (Path(settings.corpus_dir) / "gold.jsonl", ROOT / "corpus" / "gold.jsonl"):
+        if path.is_file():
+            with open(path, encoding="utf-8") as handle:
+                return [json.loads(line)["question"] for line in handle if line.strip()]
+    return ["What is this document about?"]
+
+
+def machine_info() -> dict:
+    info = {"nproc": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+    try:
+        info["affinity_cpus"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["ram_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    info["loadavg_at_start"] = os.getloadavg()
+    for module in ("torch", "sentence_transformers", "transformers", "faiss", "onnxruntime",
+                   "waitress", "numpy"):
+        try:
+            info[module] = __import__(module).__version__
+        except Exception:  # not installed, or no version
+            info[module] = None
+    try:
+        import torch
+        info["torch_threads"] = torch.get_num_threads()
+    except Exception:
+        pass
+    return info
+
+
+# -- 1. in-process latency -------------------------------------------------------------------
+
+def bench_latency(pipeline, questions: list[str], rounds: int = 2) -> dict:
+    """ask vs the floor (bare model.encode) interleaved, then the three stages timed apart."""
+    model = pipeline.embedder.model
+    for q in questions[:5]:  # warm-up
+        pipeline.ask(q)
+        model.encode(q)
+    ask, floor, pair_ratio = [], [], []
+    for r in range(rounds):
+        for i, q in enumerate(questions):
+            # alternate which goes first, so neither always benefits from warm caches
+            order = ("ask", "floor") if (i + r) % 2 == 0 else ("floor", "ask")
+            took = {}
+            for what in order:
+                started = time.perf_counter()
+                if what == "ask":
+                    pipeline.ask(q)
+                else:
+                    model.encode(q)
+                took[what] = time.perf_counter() - started
+            ask.append(took["ask"])
+            floor.append(took["floor"])
+            pair_ratio.append(took["ask"] / took["floor"])
+    embed, retrieve, read = [], [], []
+    k = max(20, pipeline.settings.top_k)
+    for q in questions:
+        t0 = time.perf_counter()
+        vector = pipeline.embedder.encode_query(q)
+        t1 = time.perf_counter()
+        retrieved = pipeline.retriever.retrieve(vector, q, k=k)
+        t2 = time.perf_counter()
+        pipeline.reader.read(q, retrieved, top_k=pipeline.settings.top_k)
+        t3 = time.perf_counter()
+        embed.append(t1 - t0)
+        retrieve.append(t2 - t1)
+        read.append(t3 - t2)
+    threads = _threads_comparison(pipeline, questions[:40])
+    result = {"questions": len(questions), "rounds": rounds, "torch_threads": threads,
+              "ask_ms": _ms(ask), "floor_encode_ms": _ms(floor),
+              "stages_ms": {"embed": _ms(embed), "retrieve": _ms(retrieve), "read": _ms(read)}}
+    result["ratio_p50"] = result["ask_ms"]["p50"] / result["floor_encode_ms"]["p50"]
+    result["ratio_p95"] = result["ask_ms"]["p95"] / result["floor_encode_ms"]["p95"]
+    result["ratio_median_of_pairs"] = float(statistics.median(pair_ratio))
+    result["target_ratio_p50"] = 1.5
+    return result
+
+
+def _threads_comparison(pipeline, questions: list[str]) -> dict:
+    """encode_query with torch's default intra-op threads vs one thread, interleaved."""
+    import torch
+    default = torch.get_num_threads()
+    times = {default: [], 1: []}
+    try:
+        for i, q in enumerate(questions):
+            for n in ((default, 1) if i % 2 == 0 else (1, default)):
+                torch.set_num_threads(n)
+                started = time.perf_counter()
+                pipeline.embedder.encode_query(q)
+                times[n].append(time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(default)
+    return {"default_threads": default,
+            "encode_query_ms_default": _ms(times[default]),
+            "encode_query_ms_1_thread": _ms(times[1])}
+
+
+# -- 1b. ONNX Runtime query embedding ---------------------------------------------------------
+
+class OnnxQueryEncoder:
+    """The sentence-transformers model's transformer exported to ONNX, with mean pooling and
+    normalisation done in numpy (what the Pooling and Normalize modules do)."""
+
+    def __init__(self, model, folder: Path):
+        import onnxruntime as ort
+        import torch
+        self.tokenizer = model.tokenizer
+        self.max_length = model.max_seq_length
+        transformer = model[0].auto_model.eval()
+        names = list(self.tokenizer(["x"], return_tensors="pt").keys())
+
+        class Hidden(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, *args):
+                return self.inner(**dict(zip(names, args))).last_hidden_state
+
+        sample = self.tokenizer(["a question to trace"], return_tensors="pt")
+        path = Path(folder) / "query-encoder.onnx"
+        started = time.perf_counter()
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Hidden(transformer), tuple(sample[n] for n in names), str(path),
+                              input_names=names, output_names=["hidden"],
+                              dynamic_axes={n: {0: "batch", 1: "tokens"}
+                                            for n in names + ["hidden"]},
+                              opset_version=17, dynamo=False)
+        self.export_seconds = time.perf_counter() - started
+        self.size_mb = path.stat().st_size / 1e6
+        self.names = names
+        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def encode_query(self, text: str) -> np.ndarray:
+        x = self.tokenizer([text], return_tensors="np", truncation=True,
+                           max_length=self.max_length)
+        hidden = self.session.run(None, {n: x[n].astype(np.int64) for n in self.names})[0]
+        mask = x["attention_mask"][..., None].astype(np.float32)
+        vector = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        vector /= np.linalg.norm(vector, axis=1, keepdims=True)
+        return vector[0].astype(np.float32)
+
+
+def bench_onnx(pipeline, questions: list[str], latency: dict | None) -> dict:
+    if importlib.util.find_spec("onnxruntime") is None:
+        return {"skipped": "onnxruntime is not installed (pip install onnxruntime onnx)"}
+    with tempfile.TemporaryDirectory(prefix="qa-bench-onnx-") as folder:
+        encoder = OnnxQueryEncoder(pipeline.embedder.model, Path(folder))
+        diffs, cosines, torch_t, onnx_t = [], [], [], []
+        for q in questions[:3]:
+            encoder.encode_query(q)
+        for i, q in enumerate(questions):
+            first_onnx = i % 2 == 0
+            for what in (("onnx", "torch") if first_onnx else ("torch", "onnx")):
+                started = time.perf_counter()
+                if what == "onnx":
+                    v_onnx = encoder.encode_query(q)
+                    onnx_t.append(time.perf_counter() - started)
+                else:
+                    v_torch = pipeline.embedder.encode_query(q)
+                    torch_t.append(time.perf_counter() - started)
+            diffs.append(float(np.abs(v_onnx - v_torch).max()))
+            cosines.append(float(v_onnx @ v_torch))
+        result = {"export_seconds": encoder.export_seconds, "model_mb": encoder.size_mb,
+                  "max_abs_diff": max(diffs), "min_cosine": min(cosines),
+                  "torch_encode_query_ms": _ms(torch_t), "onnx_encode_query_ms": _ms(onnx_t)}
+    result["speedup_p50"] = (result["torch_encode_query_ms"]["p50"]
+                             / result["onnx_encode_query_ms"]["p50"])
+    if latency and "ask_ms" in latency:
+        saved = result["torch_encode_query_ms"]["p50"] - result["onnx_encode_query_ms"]["p50"]
+        result["projected_ask_p50_ms"] = latency["ask_ms"]["p50"] - saved
+    return result
+
+
+# -- 2 and 5. over HTTP, and the worker's memory ------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(conn, body: bytes):
+    conn.request("POST", "/api/ask", body=body,
+                 headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def _load(port: int, questions: list[str], concurrency: int, seconds: float) -> dict:
+    bodies = [json.dumps({"question": q}).encode() for q in questions]
+    latencies, errors, answered, lock = [], [], [0], threading.Lock()
+    start_gate = threading.Barrier(concurrency + 1)
+    deadline = [0.0]
+
+    def worker(offset: int):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine, i = [], offset
+        start_gate.wait()
+        while time.perf_counter() < deadline[0]:
+            body = bodies[i % len(bodies)]
+            i += concurrency
+            started = time.perf_counter()
+            try:
+                status, data = _request(conn, body)
+            except (OSError, http.client.HTTPException) as exc:
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                continue
+            mine.append(time.perf_counter() - started)
+            if status != 200:
+                with lock:
+                    errors.append(f"HTTP {status}: {data[:200]!r}")
+            elif b'"answered":true' in data.replace(b" ", b""):
+                with lock:
+                    answered[0] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True)
+               for n in range(concurrency)]
+    for t in threads:
+        t.start()
+    started = time.perf_counter()
+    deadline[0] = started + seconds
+    start_gate.wait()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {"concurrency": concurrency, "seconds": elapsed, "requests": len(latencies),
+            "requests_per_s": len(latencies) / elapsed,
+            "answered_per_s": answered[0] / elapsed, "errors": len(errors),
+            "error_samples": sorted(set(errors))[:3], "latency_ms": _ms(latencies)}
+
+
+def bench_http(settings: Settings, questions: list[str], quick: bool) -> dict:
+    if importlib.util.find_spec("qa.serve") is None:
+        return {"skipped": "qa/serve.py is not there yet: no `python -m qa serve` to measure"}
+    port = _free_port()
+    command = [sys.executable, "-m", "qa", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--index", str(settings.index_dir), "--corpus", str(settings.corpus_dir)]
+    if settings.model_path:
+        command += ["--model", str(settings.model_path)]
+    log = tempfile.TemporaryFile()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env(),
+                               cwd=str(ROOT))
+    result: dict = {"command": " ".join(command[1:]), "threads": settings.threads,
+                    "workers": settings.workers}
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-1500:]
+                return {"skipped": f"the service exited with status {process.returncode} "
+                                   f"while starting: {tail}"}
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/api/health")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    break
+                conn.close()
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() > deadline:
+                return {"skipped": "the service did not answer /api/health within 180 s"}
+            time.sleep(0.2)
+        result["ready_seconds"] = time.perf_counter() - started
+        result["rss_after_start_kb"] = _rss_kb(process.pid)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for q in questions[:10]:  # warm-up
+            _request(conn, json.dumps({"question": q}).encode())
+        conn.close()
+        result["rss_after_warmup_kb"] = _rss_kb(process.pid)
+        seconds = 2.0 if quick else 10.0
+        levels = []
+        for concurrency in (1, 8, 32):
+            cpu_before, wall_before = _cpu_seconds(process.pid), time.perf_counter()
+            own_before = os.times()
+            level = _load(port, questions, concurrency, seconds)
+            own_after = os.times()
+            cpu = _cpu_seconds(process.pid) - cpu_before
+            level["server_cpu_ms_per_request"] = 1000 * cpu / max(1, level["requests"])
+            level["server_cpu_cores_busy"] = cpu / (time.perf_counter() - wall_before)
+            level["loadgen_cpu_cores_busy"] = (
+                (own_after.user + own_after.system - own_before.user - own_before.system)
+                / (time.perf_counter() - wall_before))
+            levels.append(level)
+        result["levels"] = levels
+        result["rss_after_load_kb"] = _rss_kb(process.pid)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        result["exit_status"] = process.returncode
+        log.close()
+    return result
+
+
+# -- 3. cold start ------------------------------------------------------------------------------
+
+_COLD_SPLIT = r"""
+import json, os, sys, time
+t0 = time.time()
+marks = {"interpreter_start": t0 - float(os.environ["QA_BENCH_T0"])}
+def mark(name, since):
+    now = time.perf_counter(); marks[name] = now - since; return now
+p = time.perf_counter()
+import qa.pipeline, qa.config
+p = mark("import_qa", p)
+import sentence_transformers
+p = mark("import_torch_sentence_transformers", p)
+from qa.embedding import Embedder
+settings = qa.config.Settings.from_env(**json.loads(sys.argv[1]))
+embedder = Embedder(settings.model_path)
+p = mark("model_load", p)
+from qa.store import DocumentStore
+store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
+p = mark("index_load", p)
+pipeline = qa.pipeline.Pipeline(store, embedder, settings)
+pipeline.ask(sys.argv[2])
+p = mark("first_answer", p)
+pipeline.ask(sys.argv[2])
+p = mark("second_answer", p)
+marks["total_to_first_answer"] = time.time() - float(os.environ["QA_BENCH_T0"]) - marks["second_answer"]
+print("QA_BENCH " + json.dumps(marks))
+"""
+
+
+def bench_cold_start(settings: Settings, question: str, quick: bool) -> dict:
+    command = [sys.executable, "-m", "qa", "ask", question, "--index", str(settings.index_dir)]
+    if settings.model_path:
+        command += ["--model", str(settings.model_path)]
+    walls = []
+    for _ in range(1 if quick else 3):
+        started = time.perf_counter()
+        done = subprocess.run(command, env=_env(), cwd=str(ROOT), capture_output=True)
+        walls.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            return {"skipped": f"`python -m qa ask` failed ({done.returncode}): "
+                               f"{done.stderr.decode(errors='replace')[-800:]}"}
+    overrides = {"index_dir": str(settings.index_dir), "corpus_dir": str(settings.corpus_dir),
+                 "model_path": settings.model_path}
+    env = _env()
+    env["QA_BENCH_T0"] = repr(time.time())
+    done = subprocess.run([sys.executable, "-c", _COLD_SPLIT, json.dumps(overrides), question],
+                          env=env, cwd=str(ROOT), capture_output=True, text=True)
+    split = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("QA_BENCH "):
+            split = json.loads(line[len("QA_BENCH "):])
+    if not split:
+        split = {"error": done.stderr[-800:]}
+    return {"cli_ask_wall_s": walls, "cli_ask_wall_min_s": min(walls), "split_s": split,
+            "target_s": 5.0}
+
+
+# -- 4. scale ------------------------------------------------------------------------------------
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("make_synthetic_corpus", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _SampledEmbedder:
+    """Stands in for the Embedder when a synthetic corpus is too large to embed on this machine:
+    `base` random texts of each call are embedded for real, every other text gets a mixture of
+    two of those real vectors plus Gaussian noise, normalised. Queries are embedded for real."""
+
+    def __init__(self, embedder, base: int, seed: int = 7):
+        self.embedder, self.base = embedder, base
+        self.model, self.name, self.dimension = embedder.model, embedder.name, embedder.dimension
+        self.rng = np.random.default_rng(seed)
+        self.real_texts = 0
+        self.real_seconds = 0.0
+
+    def encode(self, texts):
+        n = len(texts)
+        if n <= self.base:
+            return self._real(texts)
+        chosen = self.rng.choice(n, size=self.base, replace=False)
+        basis = self._real([texts[i] for i in chosen])
+        a = self.rng.integers(0, self.base, n)
+        b = self.rng.integers(0, self.base, n)
+        vectors = basis[a] + 0.6 * basis[b] + self.rng.normal(0, 0.03, (n, basis.shape[1]))
+        vectors[chosen] = basis
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _real(self, texts):
+        started = time.perf_counter()
+        vectors = self.embedder.encode(texts)
+        self.real_seconds += time.perf_counter() - started
+        self.real_texts += len(texts)
+        return vectors
+
+    def encode_query(self, text):
+        return self.embedder.encode_query(text)
+
+
+def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: int) -> dict:
+    """One scale point, in its own process (so that ru_maxrss is this size's peak)."""
+    import faiss
+    from .embedding import Embedder
+    from .loading import load_corpus
+    from .pipeline import Pipeline
+    from .segmentation import make_passages, split_sentences
+    from .store import APPROXIMATE_FROM, DocumentStore
+
+    out: dict = {"sentences_requested": size}
+    with tempfile.TemporaryDirectory(prefix=f"qa-bench-{size}-") as tmp:
+        corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
+        questions = _generator().generate(corpus, size)
+        embedder = Embedder(model_path)
+        real = size <= real_up_to
+        encoder = _SampledEmbedder(embedder, base=10**9 if real else SAMPLED_BASE)
+        rss_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        documents = load_corpus(corpus)
+        sentences, passages = [], []
+        for document in documents:
+            doc_sentences = split_sentences(document, first_index=len(sentences))
+            passages.extend(make_passages(document, doc_sentences, first_index=len(sentences)))
+            sentences.extend(doc_sentences)
+        t1 = time.perf_counter()
+        sentence_vectors = encoder.encode([s.text for s in sentences])
+        passage_vectors = encoder.encode([p.text for p in passages])
+        t2 = time.perf_counter()
+        store = DocumentStore.build(documents, sentences, passages, sentence_vectors,
+                                    passage_vectors, embedder.name, corpus)
+        t3 = time.perf_counter()
+        store.save(index_dir)
+        t4 = time.perf_counter()
+        n = len(sentences)
+        per_text = encoder.real_seconds / max(1, encoder.real_texts)
+        out.update({
+            "sentences": n, "passages": len(passages), "documents": len(documents),
+            "vectors": "real" if real else
+                       f"sampled ({encoder.real_texts} texts embedded, rest mixtures + noise)",
+            "index_type": type(store.sentence_index).__name__,
+            "segment_s": t1 - t0, "embed_s": t2 - t1, "index_s": t3 - t2, "save_s": t4 - t3,
+            "build_s": t4 - t0,
+            "build_s_per_1k_sentences": (t4 - t0) / (n / 1000),
+            "build_s_per_1k_without_embedding": ((t4 - t0) - (t2 - t1)) / (n / 1000),
+            "embed_s_per_1k_texts_measured": per_text * 1000,
+            # a real build embeds every sentence and every passage
+            "projected_real_build_s_per_1k": ((t4 - t0) - (t2 - t1)) / (n / 1000)
+            + per_text * 1000 * (n + len(passages)) / n,
+            "index_mb": sum(p.stat().st_size for p in index_dir.rglob("*")) / 1e6,
+            "index_files_mb": {p.name: round(p.stat().st_size / 1e6, 2)
+                               for p in sorted(index_dir.iterdir())},
+            "ru_maxrss_after_model_mb": rss_model / 1024,
+        })
+        del store
+        t5 = time.perf_counter()
+        store = DocumentStore.load(index_dir, corpus)
+        out["load_s"] = time.perf_counter() - t5
+        pipeline = Pipeline(store, embedder, Settings.from_env(environ={}))
+        sample = random.Random(5).sample(questions, min(queries, len(questions)))
+        vectors = [embedder.encode_query(q["question"]) for q in sample]
+        for q in sample[:3]:
+            pipeline.ask(q["question"])
+        dense_t, retrieve_t, ask_t, hits = [], [], [], 0
+        for q, v in zip(sample, vectors):
+            started = time.perf_counter()
+            store.dense_search(v, 50)
+            dense_t.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            pipeline.retriever.retrieve(v, q["question"], k=20)
+            retrieve_t.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            answer = pipeline.ask(q["question"])
+            ask_t.append(time.perf_counter() - started)
+            hits += bool(answer.answered and answer.answer.text == q["answer"])
+        out.update({"dense_search_ms": _ms(dense_t), "retrieve_ms": _ms(retrieve_t),
+                    "ask_ms": _ms(ask_t)})
+        if real:
+            out["exact_answer_rate"] = hits / len(sample)
+        if n >= APPROXIMATE_FROM:
+            exact = faiss.IndexFlatIP(sentence_vectors.shape[1])
+            exact.add(sentence_vectors)
+            # queries: real question vectors, and corpus vectors perturbed a little
+            rng = np.random.default_rng(3)
+            extra = [q["question"] for q in
+                     random.Random(6).sample(questions, min(200, len(questions)))]
+            nq = len(extra)
+            qv = np.vstack([embedder.encode(extra),
+                            sentence_vectors[rng.integers(0, n, nq)]
+                            + rng.normal(0, 0.02, (nq, sentence_vectors.shape[1]))])
+            qv = np.ascontiguousarray(qv / np.linalg.norm(qv, axis=1, keepdims=True),
+                                      dtype=np.float32)
+            _, truth = exact.search(qv, 10)
+            hnsw = store.sentence_index
+            recall = {}
+            default_ef = hnsw.hnsw.efSearch
+            for ef in sorted({default_ef, 16, 128, 256}):
+                hnsw.hnsw.efSearch = ef
+                _, found = hnsw.search(qv, 10)
+                hit = [len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]
+                recall[str(ef)] = {"questions": float(np.mean(hit[:nq])),
+                                   "near_corpus": float(np.mean(hit[nq:]))}
+            hnsw.hnsw.efSearch = default_ef
+            one_exact, one_hnsw = [], []
+            for v in qv[:nq]:
+                v = v.reshape(1, -1)
+                started = time.perf_counter()
+                exact.search(v, 50)
+                one_exact.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                hnsw.search(v, 50)
+                one_hnsw.append(time.perf_counter() - started)
+            out["hnsw"] = {"M": 32, "efConstruction": 80, "efSearch": default_ef,
+                           "recall_at_10_by_efSearch": recall,
+                           "exact_flat_search_ms": _ms(one_exact),
+                           "hnsw_search_ms": _ms(one_hnsw)}
+    out["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def bench_scale(settings: Settings, quick: bool, sizes=None) -> list[dict]:
+    sizes = sizes or ((1_000,) if quick else SCALE_SIZES)
+    real_up_to = 0 if quick else REAL_EMBEDDING_UP_TO
+    results = []
+    for size in sizes:
+        args = json.dumps({"size": size, "model_path": settings.model_path,
+                           "real_up_to": real_up_to, "queries": 15 if quick else 40})
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "qa.bench", "scale-child", args],
+                              env=_env(), cwd=str(ROOT), capture_output=True, text=True)
+        point = None
+        for line in done.stdout.splitlines():
+            if line.startswith("QA_BENCH "):
+                point = json.loads(line[len("QA_BENCH "):])
+        if point is None:
+            point = {"sentences_requested": size,
+                     "error": f"exit {done.returncode}: {done.stderr[-800:]}"}
+        point["wall_s"] = time.perf_counter() - started
+        results.append(point)
+        print(f"  scale {size}: {_scale_line(point)}", file=sys.stderr, flush=True)
+    return results
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+def run_bench(settings: Settings, out: Path | None = Path("bench-results.json"),
+              quick: bool = False, sections=("latency", "onnx", "http", "cold", "scale")) -> dict:
+    """Run the benchmarks, print the table, write the JSON report to `out`; return the report."""
+    from .pipeline import Pipeline
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    results: dict = {"machine": machine_info(), "quick": quick,
+                     "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    questions = load_questions(settings)
+    results["gold_questions"] = len(questions)
+
+    def section(name, run):
+        if name not in sections:
+            return
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        try:
+            results[name] = run()
+        except Exception as exc:  # report it and go on: a benchmark never fails the run
+            results[name] = {"skipped": f"{type(exc).__name__}: {exc}"}
+        print(f"bench: {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr,
+              flush=True)
+
+    pipeline = None
+    if {"latency", "onnx"} & set(sections):
+        pipeline = Pipeline.load(settings, rebuild=True)
+        results["index"] = {"sentences": len(pipeline.store.sentences),
+                            "documents": len(pipeline.store.documents)}
+    section("latency", lambda: bench_latency(pipeline, questions, rounds=1))
+    section("onnx", lambda: bench_onnx(pipeline, questions[:40] if quick else questions,
+                                       results.get("latency")))
+    pipeline = None
+    section("http", lambda: bench_http(settings, questions, quick))
+    section("cold", lambda: bench_cold_start(settings, questions[0], quick))
+    section("scale", lambda: bench_scale(settings, quick))
+    results["total_s"] = time.perf_counter() - started
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
+    print(format_table(results))
+    if out:
+        Path(out).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        print(f"\nwrote {out}")
+    return results
+
+
+# -- the table ---------------------------------------------------------------------------------------
+
+def _f(value, digits=1):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _scale_line(p: dict) -> str:
+    if "error" in p:
+        return f"error: {p['error'][:200]}"
+    return (f"{p['sentences']} sentences, {p['index_type']}, build {p['build_s']:.1f} s, "
+            f"{p['index_mb']:.1f} MB, peak RSS {p['ru_maxrss_mb']:.0f} MB, "
+            f"ask p50 {p['ask_ms']['p50']:.1f} ms")
+
+
+def format_table(r: dict) -> str:
+    """The results as Markdown tables (printed by the command, pasted into docs/BENCHMARKS.md)."""
+    m = r.get("machine", {})
+    lines = [f"Machine: {m.get('nproc')} CPUs ({m.get('cpu_model')}), {m.get('ram_gb')} GB RAM, "
+             f"Python {m.get('python')}, torch {m.get('torch')}, "
+             f"load average at start {', '.join(f'{x:.1f}' for x in m.get('loadavg_at_start', ()))}",
+             ""]
+    lat = r.get("latency")
+    if lat and "ask_ms" in lat:
+        s = lat["stages_ms"]
+        lines += ["| in process (ms) | p50 | p95 |", "|---|---|---|",
+                  f"| pipeline.ask | {_f(lat['ask_ms']['p50'])} | {_f(lat['ask_ms']['p95'])} |",
+                  f"| floor: model.encode(q) | {_f(lat['floor_encode_ms']['p50'])} | "
+                  f"{_f(lat['floor_encode_ms']['p95'])} |",
+                  f"| **ratio ask / floor** (target p50 <= 1.5) | **{_f(lat['ratio_p50'], 2)}** "
+                  f"| {_f(lat['ratio_p95'], 2)} |",
+                  f"| median of per-question ratios | {_f(lat['ratio_median_of_pairs'], 2)} | |",
+                  f"| stage: embed (encode_query) | {_f(s['embed']['p50'])} | "
+                  f"{_f(s['embed']['p95'])} |",
+                  f"| stage: retrieve | {_f(s['retrieve']['p50'])} | {_f(s['retrieve']['p95'])} |",
+                  f"| stage: read | {_f(s['read']['p50'])} | {_f(s['read']['p95'])} |"]
+        th = lat.get("torch_threads")
+        if th:
+            lines += [f"| encode_query, torch {th['default_threads']} threads (default) | "
+                      f"{_f(th['encode_query_ms_default']['p50'])} | "
+                      f"{_f(th['encode_query_ms_default']['p95'])} |",
+                      f"| encode_query, torch 1 thread | {_f(th['encode_query_ms_1_thread']['p50'])}"
+                      f" | {_f(th['encode_query_ms_1_thread']['p95'])} |"]
+        lines.append("")
+    elif lat:
+        lines += [f"latency: {lat.get('skipped')}", ""]
+    onnx = r.get("onnx")
+    if onnx and "onnx_encode_query_ms" in onnx:
+        lines += ["| query embedding (ms) | p50 | p95 |", "|---|---|---|",
+                  f"| torch (encode_query) | {_f(onnx['torch_encode_query_ms']['p50'])} | "
+                  f"{_f(onnx['torch_encode_query_ms']['p95'])} |",
+                  f"| ONNX Runtime | {_f(onnx['onnx_encode_query_ms']['p50'])} | "
+                  f"{_f(onnx['onnx_encode_query_ms']['p95'])} |",
+                  f"| speed-up p50 | {_f(onnx['speedup_p50'], 2)}x | |",
+                  f"| agreement | max abs diff {onnx['max_abs_diff']:.2e} | "
+                  f"min cosine {onnx['min_cosine']:.6f} |",
+                  f"| projected ask p50 with ONNX | {_f(onnx.get('projected_ask_p50_ms'))} | |",
+                  ""]
+    elif onnx:
+        lines += [f"onnx: {onnx.get('skipped')}", ""]
+    h = r.get("http")
+    if h and "levels" in h:
+        lines += ["| HTTP POST /api/ask | req/s | answered/s | p50 ms | p99 ms | errors | "
+                  "server CPU ms/req | server cores busy | load generator cores busy |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for lv in h["levels"]:
+            lines.append(f"| concurrency {lv['concurrency']} | {_f(lv['requests_per_s'])} | "
+                         f"{_f(lv['answered_per_s'])} | {_f(lv['latency_ms'].get('p50'))} | "
+                         f"{_f(lv['latency_ms'].get('p99'))} | {lv['errors']} | "
+                         f"{_f(lv['server_cpu_ms_per_request'])} | "
+                         f"{_f(lv['server_cpu_cores_busy'], 2)} | "
+                         f"{_f(lv['loadgen_cpu_cores_busy'], 2)} |")
+        rss = h.get("rss_after_warmup_kb", {}).get("VmRSS")
+        after = h.get("rss_after_load_kb", {})
+        lines += ["", f"Serving worker memory: VmRSS {_f(rss and rss / 1024, 0)} MB after "
+                  f"warm-up, {_f(after.get('VmRSS') and after['VmRSS'] / 1024, 0)} MB after the "
+                  f"load runs (peak VmHWM {_f(after.get('VmHWM') and after['VmHWM'] / 1024, 0)}"
+                  f" MB); service ready in {_f(h.get('ready_seconds'))} s", ""]
+    elif h:
+        lines += [f"http: {h.get('skipped')}", ""]
+    c = r.get("cold")
+    if c and "split_s" in c:
+        sp = c["split_s"]
+        lines += [f"Cold start `python -m qa ask` (wall, min of {len(c['cli_ask_wall_s'])}): "
+                  f"{_f(c['cli_ask_wall_min_s'], 2)} s (target < 5 s); split: "
+                  + ", ".join(f"{k} {_f(v, 2)} s" for k, v in sp.items()
+                              if isinstance(v, (int, float))), ""]
+    elif c:
+        lines += [f"cold: {c.get('skipped')}", ""]
+    scale = r.get("scale")
+    if isinstance(scale, list):
+        lines += ["| sentences | index | vectors | build s | s per 1k (w/o embedding) | "
+                  "projected real s per 1k | index MB | peak RSS MB | dense p50 ms | "
+                  "retrieve p50 ms | ask p50 ms |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for p in scale:
+            if "error" in p:
+                lines.append(f"| {p['sentences_requested']} | error: {p['error'][:120]} |")
+                continue
+            lines.append(
+                f"| {p['sentences']} | {p['index_type']} | {p['vectors'].split(' (')[0]} | "
+                f"{_f(p['build_s'])} | {_f(p['build_s_per_1k_sentences'], 2)} "
+                f"({_f(p['build_s_per_1k_without_embedding'], 2)}) | "
+                f"{_f(p['projected_real_build_s_per_1k'], 1)} | {_f(p['index_mb'])} | "
+                f"{_f(p['ru_maxrss_mb'], 0)} | {_f(p['dense_search_ms']['p50'], 2)} | "
+                f"{_f(p['retrieve_ms']['p50'], 1)} | {_f(p['ask_ms']['p50'], 1)} |")
+        for p in scale:
+            if "hnsw" in p:
+                hn = p["hnsw"]
+                rec = ", ".join(f"efSearch {ef}: {v['questions']:.3f} / {v['near_corpus']:.3f}"
+                                for ef, v in hn["recall_at_10_by_efSearch"].items())
+                lines += ["", f"HNSW at {p['sentences']} sentences: recall@10 vs exact "
+                          f"(question vectors / near-corpus vectors): {rec}; single-query "
+                          f"search p50 exact flat {_f(hn['exact_flat_search_ms']['p50'], 2)} ms"
+                          f" vs HNSW {_f(hn['hnsw_search_ms']['p50'], 2)} ms"]
+    elif scale:
+        lines += [f"scale: {scale.get('skipped')}"]
+    return "\n".join(lines)
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "scale-child":
+        args = json.loads(argv[1])
+        point = _scale_child(args["size"], args.get("model_path"), args["real_up_to"],
+                             args["queries"])
+        print("QA_BENCH " + json.dumps(point), flush=True)
+        return 0
+    print("usage: python -m qa bench [--quick] [--out FILE]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
