@@ -206,8 +206,9 @@ def evaluate(pipeline, gold: list[dict]) -> EvalReport:
 
 
 def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
-                   stream=sys.stdout) -> EvalReport:
+                   stream=None) -> EvalReport:
     from .pipeline import Pipeline
+    stream = stream or sys.stdout
     gold = load_gold(gold_path)
     pipeline = Pipeline.load(settings)
     report = evaluate(pipeline, gold)
