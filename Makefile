@@ -20,7 +20,7 @@ index: $(STAMP)
 	$(PY) -m qa build
 
 serve: $(STAMP)
-	$(PY) -m qa serve --rebuild
+	$(PY) -m qa serve --rebuild --workers $${QA_WORKERS:-2}
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -68,22 +69,44 @@ def _env() -> dict:
     return env
 
 
+def _process_tree(pid: int) -> list[int]:
+    """The process and its descendants (the worker processes of a multi-worker service)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for children in Path(f"/proc/{p}").glob("task/*/children"):
+            try:
+                todo.extend(int(c) for c in children.read_text().split())
+            except OSError:
+                pass
+    return out
+
+
 def _rss_kb(pid: int) -> dict:
+    """VmRSS and VmHWM summed over the process tree (kB)."""
     out = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])
-    except OSError:
-        pass
+    for p in _process_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = out.get(key, 0) + int(value.split()[0])
+        except OSError:
+            pass
     return out
 
 
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (and its waited-for children), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of the process tree, in seconds."""
+    total = 0
+    for p in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def load_questions(settings: Settings) -> list[str]:
@@ -128,9 +151,10 @@ def machine_info() -> dict:
 
 # -- 1. in-process latency -------------------------------------------------------------------
 
-def bench_latency(pipeline, questions: list[str], rounds: int = 2) -> dict:
-    """ask vs the floor (bare model.encode) interleaved, then the three stages timed apart."""
-    model = pipeline.embedder.model
+def bench_latency(pipeline, torch_embedder, questions: list[str], rounds: int = 2) -> dict:
+    """ask vs the floor (bare SentenceTransformer.encode) interleaved, then the stages timed
+    apart. The pipeline embeds questions with its own encoder (ONNX when the index has one)."""
+    model = torch_embedder.model
     for q in questions[:5]:  # warm-up
         pipeline.ask(q)
         model.encode(q)
@@ -163,18 +187,22 @@ def bench_latency(pipeline, questions: list[str], rounds: int = 2) -> dict:
         embed.append(t1 - t0)
         retrieve.append(t2 - t1)
         read.append(t3 - t2)
-    threads = _threads_comparison(pipeline, questions[:40])
+    threads = _threads_comparison(torch_embedder, questions[:40])
     result = {"questions": len(questions), "rounds": rounds, "torch_threads": threads,
+              "query_encoder": type(pipeline.embedder).__name__,
               "ask_ms": _ms(ask), "floor_encode_ms": _ms(floor),
               "stages_ms": {"embed": _ms(embed), "retrieve": _ms(retrieve), "read": _ms(read)}}
     result["ratio_p50"] = result["ask_ms"]["p50"] / result["floor_encode_ms"]["p50"]
     result["ratio_p95"] = result["ask_ms"]["p95"] / result["floor_encode_ms"]["p95"]
     result["ratio_median_of_pairs"] = float(statistics.median(pair_ratio))
     result["target_ratio_p50"] = 1.5
+    # against the pipeline's own bare query embedding (its floor when ONNX is used)
+    result["ratio_p50_vs_own_embedding"] = result["ask_ms"]["p50"] / \
+        result["stages_ms"]["embed"]["p50"]
     return result
 
 
-def _threads_comparison(pipeline, questions: list[str]) -> dict:
+def _threads_comparison(torch_embedder, questions: list[str]) -> dict:
     """encode_query with torch's default intra-op threads vs one thread, interleaved."""
     import torch
     default = torch.get_num_threads()
@@ -184,7 +212,7 @@ def _threads_comparison(pipeline, questions: list[str]) -> dict:
             for n in ((default, 1) if i % 2 == 0 else (1, default)):
                 torch.set_num_threads(n)
                 started = time.perf_counter()
-                pipeline.embedder.encode_query(q)
+                torch_embedder.encode_query(q)
                 times[n].append(time.perf_counter() - started)
     finally:
         torch.set_num_threads(default)
@@ -195,80 +223,32 @@ def _threads_comparison(pipeline, questions: list[str]) -> dict:
 
 # -- 1b. ONNX Runtime query embedding ---------------------------------------------------------
 
-class OnnxQueryEncoder:
-    """The sentence-transformers model's transformer exported to ONNX, with mean pooling and
-    normalisation done in numpy (what the Pooling and Normalize modules do)."""
-
-    def __init__(self, model, folder: Path):
-        import onnxruntime as ort
-        import torch
-        self.tokenizer = model.tokenizer
-        self.max_length = model.max_seq_length
-        transformer = model[0].auto_model.eval()
-        names = list(self.tokenizer(["x"], return_tensors="pt").keys())
-
-        class Hidden(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, *args):
-                return self.inner(**dict(zip(names, args))).last_hidden_state
-
-        sample = self.tokenizer(["a question to trace"], return_tensors="pt")
-        path = Path(folder) / "query-encoder.onnx"
-        started = time.perf_counter()
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(Hidden(transformer), tuple(sample[n] for n in names), str(path),
-                              input_names=names, output_names=["hidden"],
-                              dynamic_axes={n: {0: "batch", 1: "tokens"}
-                                            for n in names + ["hidden"]},
-                              opset_version=17, dynamo=False)
-        self.export_seconds = time.perf_counter() - started
-        self.size_mb = path.stat().st_size / 1e6
-        self.names = names
-        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-    def encode_query(self, text: str) -> np.ndarray:
-        x = self.tokenizer([text], return_tensors="np", truncation=True,
-                           max_length=self.max_length)
-        hidden = self.session.run(None, {n: x[n].astype(np.int64) for n in self.names})[0]
-        mask = x["attention_mask"][..., None].astype(np.float32)
-        vector = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        vector /= np.linalg.norm(vector, axis=1, keepdims=True)
-        return vector[0].astype(np.float32)
-
-
-def bench_onnx(pipeline, questions: list[str], latency: dict | None) -> dict:
-    if importlib.util.find_spec("onnxruntime") is None:
-        return {"skipped": "onnxruntime is not installed (pip install onnxruntime onnx)"}
-    with tempfile.TemporaryDirectory(prefix="qa-bench-onnx-") as folder:
-        encoder = OnnxQueryEncoder(pipeline.embedder.model, Path(folder))
-        diffs, cosines, torch_t, onnx_t = [], [], [], []
-        for q in questions[:3]:
-            encoder.encode_query(q)
-        for i, q in enumerate(questions):
-            first_onnx = i % 2 == 0
-            for what in (("onnx", "torch") if first_onnx else ("torch", "onnx")):
-                started = time.perf_counter()
-                if what == "onnx":
-                    v_onnx = encoder.encode_query(q)
-                    onnx_t.append(time.perf_counter() - started)
-                else:
-                    v_torch = pipeline.embedder.encode_query(q)
-                    torch_t.append(time.perf_counter() - started)
-            diffs.append(float(np.abs(v_onnx - v_torch).max()))
-            cosines.append(float(v_onnx @ v_torch))
-        result = {"export_seconds": encoder.export_seconds, "model_mb": encoder.size_mb,
-                  "max_abs_diff": max(diffs), "min_cosine": min(cosines),
-                  "torch_encode_query_ms": _ms(torch_t), "onnx_encode_query_ms": _ms(onnx_t)}
+def bench_onnx(pipeline, torch_embedder, questions: list[str], latency: dict | None) -> dict:
+    """The pipeline's ONNX query encoder against torch: same vectors, and how much faster."""
+    from .embedding import QUERY_ENCODER_FILE, OnnxQueryEncoder
+    encoder = pipeline.embedder
+    if not isinstance(encoder, OnnxQueryEncoder):
+        return {"skipped": "the index has no ONNX query encoder (onnxruntime not installed?)"}
+    diffs, cosines, torch_t, onnx_t = [], [], [], []
+    for q in questions[:3]:
+        encoder.encode_query(q)
+    for i, q in enumerate(questions):
+        for what in (("onnx", "torch") if i % 2 == 0 else ("torch", "onnx")):
+            started = time.perf_counter()
+            if what == "onnx":
+                v_onnx = encoder.encode_query(q)
+                onnx_t.append(time.perf_counter() - started)
+            else:
+                v_torch = torch_embedder.encode_query(q)
+                torch_t.append(time.perf_counter() - started)
+        diffs.append(float(np.abs(v_onnx - v_torch).max()))
+        cosines.append(float(v_onnx @ v_torch))
+    path = Path(pipeline.settings.index_dir) / QUERY_ENCODER_FILE
+    result = {"model_mb": path.stat().st_size / 1e6, "max_abs_diff": max(diffs),
+              "min_cosine": min(cosines), "torch_encode_query_ms": _ms(torch_t),
+              "onnx_encode_query_ms": _ms(onnx_t)}
     result["speedup_p50"] = (result["torch_encode_query_ms"]["p50"]
                              / result["onnx_encode_query_ms"]["p50"])
-    if latency and "ask_ms" in latency:
-        saved = result["torch_encode_query_ms"]["p50"] - result["onnx_encode_query_ms"]["p50"]
-        result["projected_ask_p50_ms"] = latency["ask_ms"]["p50"] - saved
     return result
 
 
@@ -287,8 +267,12 @@ def _request(conn, body: bytes):
     return response.status, response.read()
 
 
-def _load(port: int, questions: list[str], concurrency: int, seconds: float) -> dict:
+def _load(port: int, questions: list[str], concurrency: int, seconds: float,
+          unique: bool = True) -> dict:
+    """Drive POST /api/ask. With `unique`, every request's question differs (a numbered
+    suffix), so no answer comes from the service's cache of repeated questions."""
     bodies = [json.dumps({"question": q}).encode() for q in questions]
+    counter = itertools.count()
     latencies, errors, answered, lock = [], [], [0], threading.Lock()
     start_gate = threading.Barrier(concurrency + 1)
     deadline = [0.0]
@@ -298,7 +282,11 @@ def _load(port: int, questions: list[str], concurrency: int, seconds: float) -> 
         mine, i = [], offset
         start_gate.wait()
         while time.perf_counter() < deadline[0]:
-            body = bodies[i % len(bodies)]
+            if unique:
+                body = json.dumps({"question": f"{questions[i % len(questions)]} "
+                                               f"(request {next(counter)})"}).encode()
+            else:
+                body = bodies[i % len(bodies)]
             i += concurrency
             started = time.perf_counter()
             try:
@@ -330,18 +318,29 @@ def _load(port: int, questions: list[str], concurrency: int, seconds: float) -> 
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return {"concurrency": concurrency, "seconds": elapsed, "requests": len(latencies),
+    return {"concurrency": concurrency, "cached": not unique, "seconds": elapsed,
+            "requests": len(latencies),
             "requests_per_s": len(latencies) / elapsed,
             "answered_per_s": answered[0] / elapsed, "errors": len(errors),
             "error_samples": sorted(set(errors))[:3], "latency_ms": _ms(latencies)}
 
 
 def bench_http(settings: Settings, questions: list[str], quick: bool) -> dict:
+    """The service with 1 and with 2 worker processes, uncached and cached questions."""
+    runs = [_bench_http(settings, questions, quick, workers) for workers in (1, 2)]
+    if all("levels" in r for r in runs):
+        return {**runs[0], "levels": runs[0]["levels"] + runs[1]["levels"],
+                "rss_two_workers_kb": runs[1].get("rss_after_load_kb")}
+    return runs[0] if "levels" not in runs[0] else {**runs[0], "two_workers": runs[1]}
+
+
+def _bench_http(settings: Settings, questions: list[str], quick: bool, workers: int) -> dict:
     if importlib.util.find_spec("qa.serve") is None:
         return {"skipped": "qa/serve.py is not there yet: no `python -m qa serve` to measure"}
     port = _free_port()
     command = [sys.executable, "-m", "qa", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--index", str(settings.index_dir), "--corpus", str(settings.corpus_dir)]
+               "--index", str(settings.index_dir), "--corpus", str(settings.corpus_dir),
+               "--workers", str(workers)]
     if settings.model_path:
         command += ["--model", str(settings.model_path)]
     log = tempfile.TemporaryFile()
@@ -349,7 +348,7 @@ def bench_http(settings: Settings, questions: list[str], quick: bool) -> dict:
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env(),
                                cwd=str(ROOT))
     result: dict = {"command": " ".join(command[1:]), "threads": settings.threads,
-                    "workers": settings.workers}
+                    "workers": workers}
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -379,10 +378,11 @@ def bench_http(settings: Settings, questions: list[str], quick: bool) -> dict:
         result["rss_after_warmup_kb"] = _rss_kb(process.pid)
         seconds = 2.0 if quick else 10.0
         levels = []
-        for concurrency in (1, 8, 32):
+        for concurrency, unique in ((1, True), (8, True), (32, True), (8, False)):
             cpu_before, wall_before = _cpu_seconds(process.pid), time.perf_counter()
             own_before = os.times()
-            level = _load(port, questions, concurrency, seconds)
+            level = _load(port, questions, concurrency, seconds, unique)
+            level["workers"] = workers
             own_after = os.times()
             cpu = _cpu_seconds(process.pid) - cpu_before
             level["server_cpu_ms_per_request"] = 1000 * cpu / max(1, level["requests"])
@@ -417,15 +417,13 @@ def mark(name, since):
 p = time.perf_counter()
 import qa.pipeline, qa.config
 p = mark("import_qa", p)
-import sentence_transformers
-p = mark("import_torch_sentence_transformers", p)
-from qa.embedding import Embedder
 settings = qa.config.Settings.from_env(**json.loads(sys.argv[1]))
-embedder = Embedder(settings.model_path)
-p = mark("model_load", p)
 from qa.store import DocumentStore
 store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
-p = mark("index_load", p)
+p = mark("index_load_and_verify", p)
+from qa.embedding import load_query_encoder
+embedder = load_query_encoder(settings.index_dir, settings.model_path)
+p = mark("query_encoder_load", p)
 pipeline = qa.pipeline.Pipeline(store, embedder, settings)
 pipeline.ask(sys.argv[2])
 p = mark("first_answer", p)
@@ -676,15 +674,18 @@ def run_bench(settings: Settings, out: Path | None = Path("bench-results.json"),
         print(f"bench: {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr,
               flush=True)
 
-    pipeline = None
+    pipeline = torch_embedder = None
     if {"latency", "onnx"} & set(sections):
+        from .embedding import Embedder
+        torch_embedder = Embedder(settings.model_path)
         pipeline = Pipeline.load(settings, rebuild=True)
         results["index"] = {"sentences": len(pipeline.store.sentences),
                             "documents": len(pipeline.store.documents)}
-    section("latency", lambda: bench_latency(pipeline, questions, rounds=1))
-    section("onnx", lambda: bench_onnx(pipeline, questions[:40] if quick else questions,
+    section("latency", lambda: bench_latency(pipeline, torch_embedder, questions, rounds=1))
+    section("onnx", lambda: bench_onnx(pipeline, torch_embedder,
+                                       questions[:40] if quick else questions,
                                        results.get("latency")))
-    pipeline = None
+    pipeline = torch_embedder = None
     section("http", lambda: bench_http(settings, questions, quick))
     section("cold", lambda: bench_cold_start(settings, questions[0], quick))
     section("scale", lambda: bench_scale(settings, quick))
@@ -728,6 +729,8 @@ def format_table(r: dict) -> str:
                   f"| **ratio ask / floor** (target p50 <= 1.5) | **{_f(lat['ratio_p50'], 2)}** "
                   f"| {_f(lat['ratio_p95'], 2)} |",
                   f"| median of per-question ratios | {_f(lat['ratio_median_of_pairs'], 2)} | |",
+                  f"| ratio ask / its own query embedding ({lat.get('query_encoder')}) | "
+                  f"{_f(lat.get('ratio_p50_vs_own_embedding'), 2)} | |",
                   f"| stage: embed (encode_query) | {_f(s['embed']['p50'])} | "
                   f"{_f(s['embed']['p95'])} |",
                   f"| stage: retrieve | {_f(s['retrieve']['p50'])} | {_f(s['retrieve']['p95'])} |",
@@ -744,7 +747,8 @@ def format_table(r: dict) -> str:
         lines += [f"latency: {lat.get('skipped')}", ""]
     onnx = r.get("onnx")
     if onnx and "onnx_encode_query_ms" in onnx:
-        lines += ["| query embedding (ms) | p50 | p95 |", "|---|---|---|",
+        lines += ["| query embedding (ms), ONNX file "
+                  f"{_f(onnx['model_mb'], 0)} MB | p50 | p95 |", "|---|---|---|",
                   f"| torch (encode_query) | {_f(onnx['torch_encode_query_ms']['p50'])} | "
                   f"{_f(onnx['torch_encode_query_ms']['p95'])} |",
                   f"| ONNX Runtime | {_f(onnx['onnx_encode_query_ms']['p50'])} | "
@@ -752,7 +756,6 @@ def format_table(r: dict) -> str:
                   f"| speed-up p50 | {_f(onnx['speedup_p50'], 2)}x | |",
                   f"| agreement | max abs diff {onnx['max_abs_diff']:.2e} | "
                   f"min cosine {onnx['min_cosine']:.6f} |",
-                  f"| projected ask p50 with ONNX | {_f(onnx.get('projected_ask_p50_ms'))} | |",
                   ""]
     elif onnx:
         lines += [f"onnx: {onnx.get('skipped')}", ""]
@@ -762,7 +765,9 @@ def format_table(r: dict) -> str:
                   "server CPU ms/req | server cores busy | load generator cores busy |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for lv in h["levels"]:
-            lines.append(f"| concurrency {lv['concurrency']} | {_f(lv['requests_per_s'])} | "
+            lines.append(f"| {lv.get('workers', 1)} worker(s), concurrency {lv['concurrency']}, "
+                         f"{'repeated questions (cached)' if lv.get('cached') else 'uncached'} "
+                         f"| {_f(lv['requests_per_s'])} | "
                          f"{_f(lv['answered_per_s'])} | {_f(lv['latency_ms'].get('p50'))} | "
                          f"{_f(lv['latency_ms'].get('p99'))} | {lv['errors']} | "
                          f"{_f(lv['server_cpu_ms_per_request'])} | "

@@ -20,6 +20,7 @@ ENVIRONMENT = {
     "QA_TOP_K": ("top_k", int),
     "QA_MIN_CONFIDENCE": ("min_confidence", float),
     "QA_MAX_QUESTION_CHARS": ("max_question_chars", int),
+    "QA_CACHE_SIZE": ("cache_size", int),
 }
 
 
@@ -37,6 +38,7 @@ class Settings:
     min_confidence: float | None = None  # None: the threshold learned with the reader
     max_question_chars: int = 500
     max_body_bytes: int = 16 * 1024
+    cache_size: int = 1024  # answers kept per loaded index for repeated questions (0: none)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -46,3 +47,104 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         """One unit vector for a question."""
         return self.encode([text])[0]
+
+    def query_encoder_export(self, check_texts: list[str]) -> tuple[Path, float]:
+        """An ONNX export of this model (made once per Embedder) and its largest difference
+        from torch over `check_texts`."""
+        if getattr(self, "_export", None) is None:
+            import shutil
+            import tempfile
+            import weakref
+            folder = Path(tempfile.mkdtemp(prefix="qa-onnx-"))
+            weakref.finalize(self, shutil.rmtree, folder, True)
+            path = folder / QUERY_ENCODER_FILE
+            export_query_encoder(self, path, check_texts)
+            self._export = path
+        encoder = OnnxQueryEncoder(self._export, self.model_path)
+        texts = check_texts[:16] or ["a check sentence"]
+        diff = float(np.abs(np.vstack([encoder.encode_query(t) for t in texts])
+                            - self.encode(texts)).max())
+        if diff > ONNX_MAX_DIFF:
+            raise ModelUnavailable(f"the ONNX export differs from torch by {diff:.2g}")
+        return self._export, diff
+
+
+# -- ONNX Runtime query path ---------------------------------------------------------------------
+# The same transformer exported to ONNX and run by ONNX Runtime, with mean pooling and
+# normalisation in numpy (what the model's Pooling and Normalize modules do). It gives the same
+# vectors as torch (checked at export) in a fraction of the time, and serving then needs neither
+# torch nor transformers. Torch stays the fallback and does all batch encoding at build time.
+
+QUERY_ENCODER_FILE = "query_encoder.onnx"
+ONNX_MAX_DIFF = 1e-4  # largest acceptable |onnx - torch| of any vector component
+
+
+def export_query_encoder(embedder: Embedder, path: Path, check_texts: list[str]) -> Path:
+    """Export the embedder's transformer (last hidden state) to an ONNX file at `path`."""
+    import warnings
+
+    import torch
+    model = embedder.model
+    transformer = model[0].auto_model.eval()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    sample = model.tokenizer(["a question to trace the graph"], return_tensors="pt")
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(LastHidden(transformer), tuple(sample[n] for n in names), str(path),
+                          input_names=names, output_names=["hidden"],
+                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["hidden"]},
+                          opset_version=17, dynamo=False)
+    return path
+
+
+class OnnxQueryEncoder:
+    """Question vectors from the exported model; the same interface as Embedder.encode_query."""
+
+    def __init__(self, onnx_path: Path, model_path: str | None = None, threads: int = 1):
+        import onnxruntime
+        from tokenizers import Tokenizer
+        self.model_path = resolve_model_path(model_path)
+        self.name = Path(self.model_path).name if Path(self.model_path).name != "model" \
+            else "all-MiniLM-L6-v2"
+        config = Path(self.model_path) / "sentence_bert_config.json"
+        max_length = json.loads(config.read_text())["max_seq_length"] if config.is_file() else 256
+        self.tokenizer = Tokenizer.from_file(str(Path(self.model_path) / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads  # one core per request; requests run in parallel
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(onnx_path), options,
+                                                    providers=["CPUExecutionProvider"])
+        self.dimension = int(self.session.get_outputs()[0].shape[-1] or 384)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        encoding = self.tokenizer.encode(text)
+        feeds = {"input_ids": np.array([encoding.ids], dtype=np.int64),
+                 "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+                 "token_type_ids": np.array([encoding.type_ids], dtype=np.int64)}
+        hidden = self.session.run(None, feeds)[0][0]
+        mask = feeds["attention_mask"][0][:, None].astype(np.float32)
+        vector = (hidden * mask).sum(axis=0) / max(float(mask.sum()), 1e-9)
+        return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def load_query_encoder(index_dir: Path, model_path: str | None = None):
+    """The ONNX query encoder when the index carries one, else the torch Embedder."""
+    path = Path(index_dir) / QUERY_ENCODER_FILE
+    if path.is_file():
+        try:
+            return OnnxQueryEncoder(path, model_path)
+        except ImportError:
+            pass  # onnxruntime missing: torch still works
+    return Embedder(model_path)

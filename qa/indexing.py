@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .embedding import Embedder
+import logging
+
+from .embedding import QUERY_ENCODER_FILE, Embedder
+from .errors import ModelUnavailable
 from .loading import load_corpus
 from .segmentation import make_passages, split_sentences
 from .store import DocumentStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,12 +40,23 @@ def build_store(corpus_dir: Path, embedder: Embedder) -> DocumentStore:
                                passage_vectors, embedder.name, corpus_dir)
 
 
-def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder) -> BuildReport:
-    """Build the store for `corpus_dir` and write it atomically to `index_dir`."""
+def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
+                query_encoder: bool = True) -> BuildReport:
+    """Build the store for `corpus_dir` and write it atomically to `index_dir`, with an ONNX
+    query encoder checked against torch (skipped, with a warning, if ONNX is unavailable)."""
     import time
     started = time.perf_counter()
     store = build_store(corpus_dir, embedder)
-    store.save(index_dir)
+    extra_files = {}
+    if query_encoder:
+        try:
+            path, diff = embedder.query_encoder_export([s.text for s in store.sentences])
+            extra_files[QUERY_ENCODER_FILE] = path
+            store.manifest["query_encoder"] = {"file": QUERY_ENCODER_FILE, "runtime": "onnx",
+                                               "max_abs_diff_vs_torch": diff}
+        except (ImportError, ModelUnavailable) as exc:
+            logger.warning("no ONNX query encoder (%s): questions will use torch", exc)
+    store.save(index_dir, extra_files=extra_files)
     counts = store.manifest["counts"]
     return BuildReport(counts["documents"], counts["sentences"], counts["passages"],
                        store.fingerprint, Path(index_dir), time.perf_counter() - started)

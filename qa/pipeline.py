@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from .config import Settings
-from .embedding import Embedder
+from .embedding import Embedder, load_query_encoder
 from .errors import BadQuestion, IndexCorrupt, IndexMissing, IndexStale, QAError
 from .reading import Reader
 from .retrieval import HybridRetriever
@@ -51,18 +53,27 @@ def validate_top_k(top_k, maximum: int) -> int:
 class Pipeline:
     """Answers questions from one loaded index."""
 
-    def __init__(self, store: DocumentStore, embedder: Embedder, settings: Settings):
+    def __init__(self, store: DocumentStore, embedder, settings: Settings):
+        """`embedder` is anything with `encode_query(text) -> unit vector` (Embedder, or the
+        ONNX query encoder)."""
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.retriever = HybridRetriever(store)
         self.reader = Reader(store, min_confidence=settings.min_confidence)
+        # Answers to repeated questions. It lives and dies with this pipeline, so a rebuilt
+        # index (a new Pipeline) never serves an answer of the old one.
+        self._cache: OrderedDict[tuple, Answer] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None,
              rebuild: bool = False) -> "Pipeline":
-        """Load the index of `settings`; with `rebuild`, (re)build it first when missing or stale."""
+        """Load the index of `settings`; with `rebuild`, (re)build it first when missing, stale
+        or corrupt. Questions are embedded by `embedder` if given, else by the index's ONNX
+        query encoder (torch when the index has none)."""
         corpus_dir = settings.corpus_dir if rebuild else None
+        query_embedder = embedder
         try:  # the store first: a missing or stale index is reported before the model loads
             store = DocumentStore.load(settings.index_dir, corpus_dir)
         except (IndexMissing, IndexStale, IndexCorrupt):
@@ -72,7 +83,8 @@ class Pipeline:
             embedder = embedder or Embedder(settings.model_path)
             build_index(settings.corpus_dir, settings.index_dir, embedder)
             store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
-        return cls(store, embedder or Embedder(settings.model_path), settings)
+        return cls(store, query_embedder or load_query_encoder(settings.index_dir,
+                                                                settings.model_path), settings)
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """The answer record for one question (validated first)."""
@@ -80,11 +92,23 @@ class Pipeline:
         question = validate_question(question, self.settings.max_question_chars)
         top_k = validate_top_k(self.settings.top_k if top_k is None else top_k,
                                self.settings.max_top_k)
+        key = (question, top_k)
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is not None:
+            return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
         vector = self.embedder.encode_query(question)
         retrieved = self.retriever.retrieve(vector, question, k=max(20, top_k))
         answer = self.reader.read(question, retrieved, top_k=top_k)
         answer.took_ms = (time.perf_counter() - started) * 1000
-        return answer
+        if self.settings.cache_size > 0:
+            with self._cache_lock:
+                self._cache[key] = answer
+                while len(self._cache) > self.settings.cache_size:
+                    self._cache.popitem(last=False)
+        return dataclasses.replace(answer)
 
     @property
     def index_dir(self) -> Path:

@@ -86,8 +86,11 @@ class DocumentStore:
                    _vector_index(passage_vectors), _bm25([s.text for s in sentences]),
                    _bm25([p.text for p in passages]), manifest)
 
-    def save(self, index_dir: Path) -> None:
-        """Write to a temporary folder beside `index_dir`, then swap it in atomically."""
+    def save(self, index_dir: Path, extra_files: dict[str, Path] | None = None) -> None:
+        """Write to a temporary folder beside `index_dir`, then swap it in atomically.
+
+        `extra_files` (name -> source path) are copied in and checksummed with the rest.
+        """
         index_dir = Path(index_dir)
         index_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
@@ -99,6 +102,11 @@ class DocumentStore:
             faiss.write_index(self.passage_index, str(tmp / "passages.faiss"))
             self.sentence_bm25.save(str(tmp / "sentences.bm25"), show_progress=False)
             self.passage_bm25.save(str(tmp / "passages.bm25"), show_progress=False)
+            for name, source in (extra_files or {}).items():
+                try:  # a hard link costs nothing; the source is never written again
+                    os.link(source, tmp / name)
+                except OSError:
+                    shutil.copyfile(source, tmp / name)
             self.manifest["files"] = {p.relative_to(tmp).as_posix(): _sha256(p)
                                       for p in sorted(tmp.rglob("*")) if p.is_file()}
             _write_json(tmp / MANIFEST, self.manifest)

@@ -14,9 +14,9 @@ def test_synthetic_corpus(tmp_path):
     assert (tmp_path / "questions.jsonl").is_file()
 
 
-def test_latency_and_table(pipeline, tmp_path):
+def test_latency_and_table(pipeline, tmp_path):  # the session pipeline embeds with torch
     questions = bench.load_questions(pipeline.settings)[:3]
-    latency = bench.bench_latency(pipeline, questions, rounds=1)
+    latency = bench.bench_latency(pipeline, pipeline.embedder, questions, rounds=1)
     assert latency["ask_ms"]["n"] == 3 and latency["ratio_p50"] > 0
     results = {"machine": bench.machine_info(), "latency": latency,
                "http": {"skipped": "not measured here"}}

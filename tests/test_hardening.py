@@ -124,8 +124,11 @@ def test_rebuild_while_serving_swaps_atomically(tmp_path, embedder):
 
     def ask_in_a_loop():
         client = flask_app.test_client()
+        n = 0
         while not stop.is_set():
-            response = client.post("/api/ask", json={"question": "What was the tariff rate?"})
+            n += 1  # a new question each time: answered, not served from the cache
+            response = client.post("/api/ask",
+                                   json={"question": f"What was the tariff rate ({n})?"})
             if response.status_code != 200:
                 problems.append(response.get_data(as_text=True))
                 continue

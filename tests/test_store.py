@@ -89,3 +89,28 @@ def test_pipeline_rebuilds_a_missing_or_stale_index_when_asked(small, embedder):
     (corpus / "a.txt").write_text("Other text entirely. Two sentences.", encoding="utf-8")
     pipeline = Pipeline.load(settings, embedder=embedder, rebuild=True)
     assert pipeline.store.documents["a.txt"].text == "Other text entirely. Two sentences."
+
+
+def test_the_onnx_query_encoder_matches_torch(small, embedder):
+    import numpy as np
+    from qa.embedding import QUERY_ENCODER_FILE, OnnxQueryEncoder
+    corpus, index = small
+    manifest = json.loads((index / "manifest.json").read_text())
+    assert manifest["query_encoder"]["file"] == QUERY_ENCODER_FILE
+    assert QUERY_ENCODER_FILE in manifest["files"]
+    encoder = OnnxQueryEncoder(index / QUERY_ENCODER_FILE)
+    for question in ["What energy density threshold applies?", "é 中国 🔋", "x " * 400]:
+        assert np.abs(encoder.encode_query(question) - embedder.encode_query(question)).max() \
+            < 1e-4
+
+
+def test_pipeline_uses_the_onnx_encoder_and_falls_back_to_torch(small):
+    from qa.embedding import QUERY_ENCODER_FILE, Embedder, OnnxQueryEncoder, load_query_encoder
+    corpus, index = small
+    assert isinstance(load_query_encoder(index), OnnxQueryEncoder)
+    manifest = json.loads((index / "manifest.json").read_text())
+    (index / QUERY_ENCODER_FILE).unlink()
+    del manifest["files"][QUERY_ENCODER_FILE]
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    assert isinstance(load_query_encoder(index), Embedder)
+
