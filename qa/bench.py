@@ -602,7 +602,7 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
             hnsw = store.sentence_index
             recall = {}
             default_ef = hnsw.hnsw.efSearch
-            for ef in sorted({default_ef, 16, 128, 256}):
+            for ef in sorted({default_ef, 16, 64, 128, 256}):
                 hnsw.hnsw.efSearch = ef
                 _, found = hnsw.search(qv, 10)
                 hit = [len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]

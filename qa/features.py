@@ -73,8 +73,11 @@ SPAN_FEATURES = (
      # alignment of the candidate's neighbourhood with the question's words
      "left_adjacent", "right_adjacent", "left_window", "right_window", "both_sides",
      "tail_of_name", "appositive", "starts_stop", "ends_stop", "head_inside",
-     "plain_name", "person*plain_name", "untyped*cap_ratio", "log_dist_x_typed"]
+     "plain_name", "person*plain_name", "untyped*cap_ratio", "log_dist_x_typed",
+     # soft matching on token vectors (qa/alignment.py), filled in by the reader
+     "soft_local", "soft_in_question"]
 )
+SOFT_SPAN_COLUMNS = (SPAN_FEATURES.index("soft_local"), SPAN_FEATURES.index("soft_in_question"))
 UNTYPED_QUESTIONS = ("thing", "description", "reason")
 FIGURES = frozenset(("percent", "money", "date", "year", "duration", "count", "quantity"))
 
@@ -138,6 +141,7 @@ def span_features(q: QuestionAnalysis, text: str, view: SentenceView) -> np.ndar
             float(q.answer_type == "person") * plain,
             float(not typed) * (sum(w.capital for w in span_words) / length),
             float(typed) * math.log1p(dist),
+            0.0, 0.0,  # soft_local, soft_in_question: set by the reader (qa/reading.py)
         )
     return rows
 
@@ -167,13 +171,14 @@ def _alignment(view: SentenceView, qset: set, c: Candidate, n_q: int, hit: list)
 SENTENCE_FEATURES = ["dense", "dense_passage", "lexical", "lexical_passage", "fused",
                      "inv_rank", "overlap", "idf_overlap", "passage_idf_overlap", "bigrams",
                      "best_span", "type_present", "missing_specifics", "heading",
-                     "max_idf_hit", "missing_max_idf", "compactness", "log_words"]
+                     "max_idf_hit", "missing_max_idf", "compactness", "log_words",
+                     "soft_overlap"]
 
 
 def sentence_features(q: QuestionAnalysis, hit: RetrievedSentence, view: SentenceView,
                       passage_stems: frozenset, idf: dict, best_span: float,
                       type_present: float, missing_specifics: float,
-                      is_heading: bool) -> np.ndarray:
+                      is_heading: bool, soft_overlap: float = 0.0) -> np.ndarray:
     qset = set(q.stems)
     total_idf = sum(idf.get(s, 1.0) for s in qset) or 1.0
     overlap = len(qset & view.stem_set) / max(1, len(qset))
@@ -193,8 +198,8 @@ def sentence_features(q: QuestionAnalysis, hit: RetrievedSentence, view: Sentenc
         hit.dense, hit.dense_passage, hit.lexical, hit.lexical_passage, hit.fused * 60,
         1.0 / (1 + hit.rank), overlap, idf_overlap, passage_overlap,
         min(3, len(q_bigrams & s_bigrams)), best_span, type_present, missing_specifics,
-        float(is_heading), max_hit, max_missing, compact, math.log1p(len(view.words))],
-        dtype=np.float32)
+        float(is_heading), max_hit, max_missing, compact, math.log1p(len(view.words)),
+        soft_overlap], dtype=np.float32)
 
 
 CONFIDENCE_FEATURES = ["sentence_logit", "span_logit", "span_share", "sentence_margin",

@@ -15,6 +15,10 @@ from .store import DocumentStore
 
 logger = logging.getLogger(__name__)
 
+# Token vectors (for soft word matching) are kept for corpora up to this many sentences:
+# about 30 KB a sentence in float16.
+TOKEN_VECTORS_UP_TO = 20_000
+
 
 @dataclass
 class BuildReport:
@@ -34,10 +38,16 @@ def build_store(corpus_dir: Path, embedder: Embedder) -> DocumentStore:
         doc_sentences = split_sentences(document, first_index=len(sentences))
         passages.extend(make_passages(document, doc_sentences, first_index=len(sentences)))
         sentences.extend(doc_sentences)
-    sentence_vectors = embedder.encode([s.text for s in sentences])
+    texts = [s.text for s in sentences]
+    tokens = None
+    if len(sentences) <= TOKEN_VECTORS_UP_TO and hasattr(embedder, "encode_with_tokens"):
+        sentence_vectors, tokens = embedder.encode_with_tokens(texts)
+    else:  # token vectors of very large corpora would not fit in memory; soft matching is off
+        sentence_vectors = embedder.encode(texts)
     passage_vectors = embedder.encode([p.text for p in passages])
     return DocumentStore.build(documents, sentences, passages, sentence_vectors,
-                               passage_vectors, embedder.name, corpus_dir)
+                               passage_vectors, embedder.name, corpus_dir,
+                               sentence_tokens=tokens)
 
 
 def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,

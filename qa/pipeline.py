@@ -99,9 +99,9 @@ class Pipeline:
                 self._cache.move_to_end(key)
         if cached is not None:
             return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
-        vector = self.embedder.encode_query(question)
+        vector, tokens = self.embedder.encode_query_tokens(question)
         retrieved = self.retriever.retrieve(vector, question, k=max(20, top_k))
-        answer = self.reader.read(question, retrieved, top_k=top_k)
+        answer = self.reader.read(question, retrieved, top_k=top_k, question_tokens=tokens)
         answer.took_ms = (time.perf_counter() - started) * 1000
         if self.settings.cache_size > 0:
             with self._cache_lock:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import (COMPATIBLE, CONFIDENCE_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES,
+from .alignment import TokenVectors, align, word_of_tokens
+from .features import (SOFT_SPAN_COLUMNS, COMPATIBLE, CONFIDENCE_FEATURES,
+                       SENTENCE_FEATURES, SPAN_FEATURES,
                        SentenceView, idf_table, missing_specifics, sentence_features,
                        specific_conflicts,
                        sentence_view, span_features)
@@ -26,6 +28,7 @@ from .types import Answer, Citation, Span
 
 WEIGHTS_PATH = Path(__file__).with_name("reader_weights.json")
 NO_SPAN = -12.0
+ALIGNMENT_CACHE = 4096  # sentences whose soft-matching inputs stay in memory (~60 KB each)
 UNTYPED = ("thing", "description", "reason")
 
 
@@ -64,6 +67,35 @@ class ReadSentence:
     context: str
 
 
+def soft_alignment(store: DocumentStore, q_content: TokenVectors | None, sentence_id: int,
+                   view: SentenceView, cache: dict | None = None):
+    """(sentence soft overlap, per-candidate soft neighbourhood, per-candidate similarity to
+    the question), or None without token vectors. `cache` keeps each sentence's inputs."""
+    if q_content is None or store.token_vectors is None:
+        return None
+    inputs = cache.get(sentence_id) if cache is not None else None
+    if inputs is None:
+        tokens = store.sentence_tokens(sentence_id)
+        starts = np.array([w.start for w in view.words], dtype=np.int64)
+        ends = np.array([w.end for w in view.words], dtype=np.int64)
+        inputs = (tokens, word_of_tokens(tokens.spans, starts, ends),
+                  np.array([c.first for c in view.candidates], dtype=np.int64),
+                  np.array([c.last for c in view.candidates], dtype=np.int64))
+        if cache is not None and len(cache) < ALIGNMENT_CACHE:
+            cache[sentence_id] = inputs
+    tokens, token_word, firsts, lasts = inputs
+    return align(q_content, tokens, token_word, len(view.words), firsts, lasts)
+
+
+def span_rows(q: QuestionAnalysis, text: str, view: SentenceView, soft) -> np.ndarray:
+    """SPAN_FEATURES of every candidate, soft-matching columns included."""
+    rows = span_features(q, text, view)
+    if soft is not None:
+        rows[:, SOFT_SPAN_COLUMNS[0]] = soft[1]
+        rows[:, SOFT_SPAN_COLUMNS[1]] = soft[2]
+    return rows
+
+
 class Reader:
     """Extracts the best-supported span from retrieved sentences, or abstains."""
 
@@ -82,6 +114,7 @@ class Reader:
         self.idf = idf_table([s.text for s in store.sentences])
         self.max_idf = max(self.idf.values(), default=1.0)
         self._context_stems: dict[int, frozenset] = {}
+        self._alignment_inputs: dict[int, tuple] = {}  # per sentence, for soft matching
 
     # -- stages ----------------------------------------------------------------------------
     def context_of(self, sentence_id: int) -> str:
@@ -96,15 +129,22 @@ class Reader:
             self._context_stems[sentence_id] = frozenset(content_stems(self.context_of(sentence_id)))
         return self._context_stems[sentence_id]
 
-    def read_sentences(self, q: QuestionAnalysis,
-                       retrieved: list[RetrievedSentence]) -> list[ReadSentence]:
-        """Span and sentence logits for every retrieved sentence, best sentence first."""
+    def read_sentences(self, q: QuestionAnalysis, retrieved: list[RetrievedSentence],
+                       question_tokens: TokenVectors | None = None) -> list[ReadSentence]:
+        """Span and sentence logits for every retrieved sentence, best sentence first.
+
+        `question_tokens` (the question's token vectors) turn on soft word matching when the
+        store has token vectors of its sentences.
+        """
         out = []
+        q_content = question_tokens.content(q.text) if question_tokens is not None else None
         for hit in retrieved:
             sentence = self.store.sentences[hit.sentence_id]
             view = sentence_view(sentence.text)
+            soft = soft_alignment(self.store, q_content, hit.sentence_id, view,
+                                  self._alignment_inputs)
             if view.candidates:
-                rows = span_features(q, sentence.text, view)
+                rows = span_rows(q, sentence.text, view, soft)
                 logits = self.span_model.logits(rows)
                 in_question = rows[:, SPAN_FEATURES.index("all_in_question")] > 0
                 logits = np.where(in_question, NO_SPAN, logits)
@@ -118,7 +158,8 @@ class Reader:
             feats = sentence_features(q, hit, view, self.context_stems(hit.sentence_id),
                                       self.idf, best, type_present,
                                       missing_specifics(q, context),
-                                      sentence.kind == "heading")
+                                      sentence.kind == "heading",
+                                      soft[0] if soft is not None else 0.0)
             logit = float(self.sentence_model.logits(feats[None, :])[0])
             out.append(ReadSentence(hit, view, logits, compat, feats, logit, context))
         out.sort(key=lambda r: -r.logit)
@@ -152,9 +193,10 @@ class Reader:
                         dtype=np.float32)
 
     # -- the whole step ----------------------------------------------------------------------
-    def read(self, question: str, retrieved: list[RetrievedSentence], top_k: int = 3) -> Answer:
+    def read(self, question: str, retrieved: list[RetrievedSentence], top_k: int = 3,
+             question_tokens: TokenVectors | None = None) -> Answer:
         q = analyse(question)
-        read = self.read_sentences(q, retrieved)
+        read = self.read_sentences(q, retrieved, question_tokens)
         ranked = self._ranked_spans(q, read)
         if not ranked:
             return self._answer(question, read, ranked, top_k, answered=False,

@@ -29,10 +29,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from qa.embedding import Embedder  # noqa: E402
 from qa.evaluation import best_score, exact_match, f1_score, load_gold, normalize_answer  # noqa: E402
 from qa.features import (CONFIDENCE_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES,  # noqa: E402
-                         sentence_view, span_features)
+                         sentence_view)
 from qa.indexing import build_index  # noqa: E402
 from qa.questions import analyse  # noqa: E402
-from qa.reading import Reader  # noqa: E402
+from qa.reading import Reader, soft_alignment, span_rows  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
 from qa.store import DocumentStore  # noqa: E402
 
@@ -55,12 +55,13 @@ def as_dict(model: LogisticRegression, features: list[str]) -> dict:
             "intercept": round(float(model.intercept_[0]), 6)}
 
 
-def span_data(store, items, retrieved):
+def span_data(store, items, retrieved, question_tokens):
     xs, ys = [], []
-    for item, hits in zip(items, retrieved):
+    for item, hits, tokens in zip(items, retrieved, question_tokens):
         if not item["answers"]:
             continue
         q = analyse(item["question"])
+        q_content = tokens.content(q.text)
         for hit in hits:
             text = store.sentences[hit.sentence_id].text
             if not bears_answer(text, item["answers"]):
@@ -76,29 +77,30 @@ def span_data(store, items, retrieved):
             # clearly wrong: leave them out rather than teach the model they are wrong
             partial = np.array([0.0 < best_score(f1_score, text[c.start:c.end], item["answers"])
                                 < 1.0 for c in view.candidates])
-            rows = span_features(q, text, view)
+            rows = span_rows(q, text, view,
+                             soft_alignment(store, q_content, hit.sentence_id, view))
             xs.append(rows[~partial])
             ys.extend(np.asarray(labels)[~partial])
     return np.vstack(xs), np.array(ys)
 
 
-def sentence_data(reader, store, items, retrieved):
+def sentence_data(reader, store, items, retrieved, question_tokens):
     xs, ys = [], []
-    for item, hits in zip(items, retrieved):
+    for item, hits, tokens in zip(items, retrieved, question_tokens):
         q = analyse(item["question"])
-        for r in reader.read_sentences(q, hits):
+        for r in reader.read_sentences(q, hits, tokens):
             xs.append(r.features)
             ys.append(float(bool(item["answers"]) and
                             bears_answer(store.sentences[r.hit.sentence_id].text, item["answers"])))
     return np.vstack(xs), np.array(ys)
 
 
-def confidence_data(reader, items, retrieved, selection="sentence"):
+def confidence_data(reader, items, retrieved, question_tokens, selection="sentence"):
     """Features and correctness of each question's best span (as `selection` picks it)."""
     xs, ys, f1s, has = [], [], [], []
-    for item, hits in zip(items, retrieved):
+    for item, hits, tokens in zip(items, retrieved, question_tokens):
         q = analyse(item["question"])
-        read = reader.read_sentences(q, hits)
+        read = reader.read_sentences(q, hits, tokens)
         # the answer the reader gives (Reader.best_spans picks it the same way)
         picked = reader.pick(read, selection)
         if picked is None:
@@ -129,7 +131,7 @@ def main() -> int:
     store = DocumentStore.load(index_dir)
     items = load_gold(args.train / "gold.jsonl")
     retriever = HybridRetriever(store)
-    vectors = embedder.encode([it["question"] for it in items])
+    vectors, question_tokens = embedder.encode_with_tokens([it["question"] for it in items])
     retrieved = [retriever.retrieve(v, it["question"], k=RETRIEVE)
                  for v, it in zip(vectors, items)]
     print(f"{len(items)} train questions, {len(store.sentences)} sentences", file=sys.stderr)
@@ -140,7 +142,8 @@ def main() -> int:
     def train_models(idx):
         sub_items = [items[i] for i in idx]
         sub_hits = [retrieved[i] for i in idx]
-        x, y = span_data(store, sub_items, sub_hits)
+        sub_tokens = [question_tokens[i] for i in idx]
+        x, y = span_data(store, sub_items, sub_hits, sub_tokens)
         span = as_dict(fit(x, y), SPAN_FEATURES)
         # neutral stand-ins for the models not trained yet, so that a changed feature set does
         # not need the old weights to match
@@ -149,7 +152,7 @@ def main() -> int:
         weights = {**placeholder, "span": span, "sentence": neutral(SENTENCE_FEATURES),
                    "confidence": neutral(CONFIDENCE_FEATURES)}
         reader = Reader(store, weights=weights)
-        x, y = sentence_data(reader, store, sub_items, sub_hits)
+        x, y = sentence_data(reader, store, sub_items, sub_hits, sub_tokens)
         weights["sentence"] = as_dict(fit(x, y), SENTENCE_FEATURES)
         return weights
 
@@ -166,7 +169,8 @@ def main() -> int:
         cx, cy, cf1, chas = [], [], [], []
         for reader, held_out in zip(fold_readers, folds):
             x, y, f1, has = confidence_data(reader, [items[i] for i in held_out],
-                                            [retrieved[i] for i in held_out], selection)
+                                            [retrieved[i] for i in held_out],
+                                            [question_tokens[i] for i in held_out], selection)
             cx.append(x), cy.append(y), cf1.append(f1), chas.append(has)
         cx, cy = np.vstack(cx), np.concatenate(cy)
         cf1, chas = np.concatenate(cf1), np.concatenate(chas)
