@@ -513,7 +513,7 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
     from .embedding import Embedder
     from .loading import load_corpus
     from .pipeline import Pipeline
-    from .segmentation import make_passages, split_sentences
+    from .indexing import segment_corpus
     from .store import APPROXIMATE_FROM, DocumentStore
 
     out: dict = {"sentences_requested": size}
@@ -526,11 +526,7 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
         rss_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
         documents = load_corpus(corpus)
-        sentences, passages = [], []
-        for document in documents:
-            doc_sentences = split_sentences(document, first_index=len(sentences))
-            passages.extend(make_passages(document, doc_sentences, first_index=len(sentences)))
-            sentences.extend(doc_sentences)
+        sentences, passages = segment_corpus(documents)
         t1 = time.perf_counter()
         sentence_vectors = encoder.encode([s.text for s in sentences])
         passage_vectors = encoder.encode([p.text for p in passages])

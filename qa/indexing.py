@@ -30,14 +30,20 @@ class BuildReport:
     seconds: float
 
 
-def build_store(corpus_dir: Path, embedder: Embedder) -> DocumentStore:
-    """An in-memory store for every document of `corpus_dir`."""
-    documents = load_corpus(corpus_dir)
+def segment_corpus(documents) -> tuple[list, list]:
+    """Sentences and passages of all documents, numbered across the corpus."""
     sentences, passages = [], []
     for document in documents:
         doc_sentences = split_sentences(document, first_index=len(sentences))
         passages.extend(make_passages(document, doc_sentences, first_index=len(sentences)))
         sentences.extend(doc_sentences)
+    return sentences, passages
+
+
+def build_store(corpus_dir: Path, embedder: Embedder) -> DocumentStore:
+    """An in-memory store for every document of `corpus_dir`."""
+    documents = load_corpus(corpus_dir)
+    sentences, passages = segment_corpus(documents)
     texts = [s.text for s in sentences]
     tokens = None
     if len(sentences) <= TOKEN_VECTORS_UP_TO and hasattr(embedder, "encode_with_tokens"):

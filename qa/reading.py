@@ -15,11 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from .alignment import TokenVectors, align, word_of_tokens
-from .features import (SOFT_SPAN_COLUMNS, COMPATIBLE, CONFIDENCE_FEATURES,
-                       SENTENCE_FEATURES, SPAN_FEATURES,
-                       SentenceView, idf_table, missing_specifics, sentence_features,
-                       specific_conflicts,
-                       sentence_view, span_features)
+from .features import (CONFIDENCE_FEATURES, SENTENCE_FEATURES, SOFT_SPAN_COLUMNS,
+                       SPAN_FEATURES, SentenceView, idf_table, missing_specifics,
+                       sentence_features, sentence_view, span_features, specific_conflicts)
 from .questions import QuestionAnalysis, analyse
 from .retrieval import RetrievedSentence
 from .store import DocumentStore

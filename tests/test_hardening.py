@@ -183,3 +183,51 @@ def test_a_corrupt_rebuild_keeps_the_old_index_serving(tmp_path, embedder):
     assert answer.fingerprint == before.store.fingerprint
     cited = answer.evidence[0]
     assert VERSIONS["a"][cited.start:cited.end] == cited.text
+
+
+# -- one record everywhere, and safe defaults -----------------------------------------------------
+
+def test_cli_json_and_api_give_the_same_record(client, pipeline, capsys, monkeypatch):  # noqa: F811
+    import qa.pipeline
+    from qa import cli
+    monkeypatch.setattr(qa.pipeline, "load_query_encoder", lambda *a, **k: pipeline.embedder)
+    question = "How much lithium battery output did China report for 2024?"
+    assert cli.main(["ask", question, "--json", "--index", str(pipeline.settings.index_dir)]) == 0
+    from_cli = json.loads(capsys.readouterr().out)
+    from_api = client.post("/api/ask", json={"question": question}).get_json()
+    for record in (from_cli, from_api):
+        record.pop("took_ms")
+    assert from_cli == from_api
+
+
+def test_a_corrupt_index_is_rebuilt_when_asked(tmp_path, embedder):
+    from qa.config import Settings
+    from qa.errors import IndexCorrupt
+    from qa.indexing import build_index
+    from qa.pipeline import Pipeline
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "doc.txt").write_text(VERSIONS["a"], encoding="utf-8")
+    build_index(corpus, index, embedder)
+    faiss_file = index / "sentences.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:64])
+    settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        Pipeline.load(settings, embedder=embedder)
+    rebuilt = Pipeline.load(settings, embedder=embedder, rebuild=True)  # what make serve does
+    assert rebuilt.store.documents["doc.txt"].text == VERSIONS["a"]
+
+
+def test_security_defaults(pipeline):
+    from qa.config import Settings
+    from qa.web import create_app
+    defaults = Settings.from_env(environ={})
+    assert defaults.host == "127.0.0.1"
+    assert defaults.max_body_bytes <= 64 * 1024
+    flask_app = create_app(pipeline)
+    assert flask_app.debug is False and flask_app.config["MAX_CONTENT_LENGTH"] == \
+        defaults.max_body_bytes
+    response = flask_app.test_client().get("/")
+    for header in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):
+        assert header in response.headers
