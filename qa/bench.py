@@ -178,11 +178,11 @@ def bench_latency(pipeline, torch_embedder, questions: list[str], rounds: int = 
     k = max(20, pipeline.settings.top_k)
     for q in questions:
         t0 = time.perf_counter()
-        vector = pipeline.embedder.encode_query(q)
+        vector, tokens = pipeline.embedder.encode_query_tokens(q)
         t1 = time.perf_counter()
         retrieved = pipeline.retriever.retrieve(vector, q, k=k)
         t2 = time.perf_counter()
-        pipeline.reader.read(q, retrieved, top_k=pipeline.settings.top_k)
+        pipeline.reader.read(q, retrieved, top_k=pipeline.settings.top_k, question_tokens=tokens)
         t3 = time.perf_counter()
         embed.append(t1 - t0)
         retrieve.append(t2 - t1)
