@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
+from .reading import READ_DEPTH
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_synthetic_corpus.py"
@@ -175,7 +176,7 @@ def bench_latency(pipeline, torch_embedder, questions: list[str], rounds: int = 
             floor.append(took["floor"])
             pair_ratio.append(took["ask"] / took["floor"])
     embed, retrieve, read = [], [], []
-    k = max(20, pipeline.settings.top_k)
+    k = max(READ_DEPTH, pipeline.settings.top_k)
     for q in questions:
         t0 = time.perf_counter()
         vector, tokens = pipeline.embedder.encode_query_tokens(q)

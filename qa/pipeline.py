@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import Settings
 from .embedding import Embedder, load_query_encoder
 from .errors import BadQuestion, IndexCorrupt, IndexMissing, IndexStale, QAError
-from .reading import Reader
+from .reading import READ_DEPTH, Reader
 from .retrieval import HybridRetriever
 from .store import DocumentStore
 from .types import Answer
@@ -100,7 +100,7 @@ class Pipeline:
         if cached is not None:
             return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
         vector, tokens = self.embedder.encode_query_tokens(question)
-        retrieved = self.retriever.retrieve(vector, question, k=max(20, top_k))
+        retrieved = self.retriever.retrieve(vector, question, k=max(READ_DEPTH, top_k))
         answer = self.reader.read(question, retrieved, top_k=top_k, question_tokens=tokens)
         answer.took_ms = (time.perf_counter() - started) * 1000
         if self.settings.cache_size > 0:

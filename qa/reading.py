@@ -26,6 +26,7 @@ from .types import Answer, Citation, Span
 
 WEIGHTS_PATH = Path(__file__).with_name("reader_weights.json")
 NO_SPAN = -12.0
+READ_DEPTH = 10  # retrieved sentences the reader examines (training uses the same number)
 ALIGNMENT_CACHE = 4096  # sentences whose soft-matching inputs stay in memory (~60 KB each)
 UNTYPED = ("thing", "description", "reason")
 

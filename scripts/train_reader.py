@@ -32,11 +32,10 @@ from qa.features import (CONFIDENCE_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES, 
                          sentence_view)
 from qa.indexing import build_index  # noqa: E402
 from qa.questions import analyse  # noqa: E402
-from qa.reading import Reader, soft_alignment, span_rows  # noqa: E402
+from qa.reading import READ_DEPTH, Reader, soft_alignment, span_rows  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
 from qa.store import DocumentStore  # noqa: E402
 
-RETRIEVE = 20
 
 
 def bears_answer(text: str, answers: list[str]) -> bool:
@@ -132,7 +131,7 @@ def main() -> int:
     items = load_gold(args.train / "gold.jsonl")
     retriever = HybridRetriever(store)
     vectors, question_tokens = embedder.encode_with_tokens([it["question"] for it in items])
-    retrieved = [retriever.retrieve(v, it["question"], k=RETRIEVE)
+    retrieved = [retriever.retrieve(v, it["question"], k=READ_DEPTH)
                  for v, it in zip(vectors, items)]
     print(f"{len(items)} train questions, {len(store.sentences)} sentences", file=sys.stderr)
 
