@@ -208,13 +208,17 @@ CONFIDENCE_FEATURES = ["sentence_logit", "span_logit", "span_share", "sentence_m
                        "name_conflict", "sent_missing_idf", "n_missing", "answer_type_in_sentence"]
 
 
+def missing_terms(q: QuestionAnalysis, context: str) -> list[str]:
+    """The question's numbers and names that its answer's context does not contain."""
+    low = context.lower().replace("’", "'")
+    return [t for t in q.specifics if not re.search(rf"(?<![^\W\d]){re.escape(t)}", low)]
+
+
 def missing_specifics(q: QuestionAnalysis, context: str) -> float:
     """Fraction of the question's numbers and names that its answer's context does not contain."""
     if not q.specifics:
         return 0.0
-    low = context.lower().replace("’", "'")
-    missing = sum(1 for t in q.specifics if not re.search(rf"(?<![^\W\d]){re.escape(t)}", low))
-    return missing / len(q.specifics)
+    return len(missing_terms(q, context)) / len(q.specifics)
 
 
 def specific_conflicts(q: QuestionAnalysis, sentence: str, context: str) -> tuple[float, float]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .alignment import TokenVectors, align, word_of_tokens
 from .features import (CONFIDENCE_FEATURES, SENTENCE_FEATURES, SOFT_SPAN_COLUMNS,
-                       SPAN_FEATURES, SentenceView, idf_table, missing_specifics,
+                       SPAN_FEATURES, SentenceView, idf_table, missing_specifics, missing_terms,
                        sentence_features, sentence_view, span_features, specific_conflicts)
 from .questions import QuestionAnalysis, analyse
 from .retrieval import RetrievedSentence
@@ -202,7 +202,7 @@ class Reader:
                                 reason="no sentence in the documents holds a candidate answer")
         confidence, best_read, _ = ranked[0]
         if confidence < self.threshold:
-            missing = self._missing_terms(q, best_read)
+            missing = missing_terms(q, best_read.context)
             why = (f"the closest passages do not mention {', '.join(missing)}" if missing else
                    "no sentence in the documents states this clearly enough")
             return self._answer(question, read, ranked, top_k, answered=False,
@@ -275,10 +275,6 @@ class Reader:
         # answer with the top one.
         ranked.sort(key=lambda t: (-t[0][0], -t[0][1]))
         return [(conf, r, i) for _, conf, r, i in ranked]
-
-    def _missing_terms(self, q: QuestionAnalysis, r: ReadSentence) -> list[str]:
-        low = r.context.lower().replace("’", "'")
-        return [t for t in q.specifics if t not in low]
 
     def _span(self, r: ReadSentence, index: int, confidence: float) -> Span:
         sentence = self.store.sentences[r.hit.sentence_id]
