@@ -11,6 +11,7 @@ from .embedding import QUERY_ENCODER_FILE, Embedder
 from .errors import ModelUnavailable
 from .loading import load_corpus
 from .segmentation import make_passages, split_sentences
+from .span_scorer import SPAN_SCORER_FILE, span_scorer_export
 from .store import DocumentStore
 
 logger = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ def build_store(corpus_dir: Path, embedder: Embedder) -> DocumentStore:
 
 def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                 query_encoder: bool = True) -> BuildReport:
-    """Build the store for `corpus_dir` and write it atomically to `index_dir`, with an ONNX
-    query encoder checked against torch (skipped, with a warning, if ONNX is unavailable)."""
+    """Build the store for `corpus_dir` and write it atomically to `index_dir`, with the ONNX
+    query encoder and span scorer, each checked against torch (skipped, with a warning, if ONNX
+    is unavailable; `query_encoder=False` skips both)."""
     import time
     started = time.perf_counter()
     store = build_store(corpus_dir, embedder)
@@ -72,6 +74,13 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                                                "max_abs_diff_vs_torch": diff}
         except (ImportError, ModelUnavailable) as exc:
             logger.warning("no ONNX query encoder (%s): questions will use torch", exc)
+        try:
+            path, diff = span_scorer_export([s.text for s in store.sentences])
+            extra_files[SPAN_SCORER_FILE] = path
+            store.manifest["span_scorer"] = {"file": SPAN_SCORER_FILE, "runtime": "onnx",
+                                             "max_abs_diff_vs_torch": diff}
+        except (ImportError, ModelUnavailable) as exc:
+            logger.warning("no ONNX span scorer (%s): reading will use torch", exc)
     store.save(index_dir, extra_files=extra_files)
     counts = store.manifest["counts"]
     return BuildReport(counts["documents"], counts["sentences"], counts["passages"],

@@ -18,6 +18,7 @@ from .embedding import Embedder, load_query_encoder
 from .errors import BadQuestion, IndexCorrupt, IndexMissing, IndexStale, QAError
 from .reading import READ_DEPTH, Reader
 from .retrieval import HybridRetriever
+from .span_scorer import load_span_scorer
 from .store import DocumentStore
 from .types import Answer
 
@@ -53,14 +54,15 @@ def validate_top_k(top_k, maximum: int) -> int:
 class Pipeline:
     """Answers questions from one loaded index."""
 
-    def __init__(self, store: DocumentStore, embedder, settings: Settings):
+    def __init__(self, store: DocumentStore, embedder, settings: Settings, span_scorer=None):
         """`embedder` is anything with `encode_query(text) -> unit vector` (Embedder, or the
-        ONNX query encoder)."""
+        ONNX query encoder); `span_scorer` defaults to the one of the index folder."""
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.retriever = HybridRetriever(store)
-        self.reader = Reader(store, min_confidence=settings.min_confidence)
+        self.reader = Reader(store, min_confidence=settings.min_confidence,
+                             span_scorer=span_scorer or load_span_scorer(settings.index_dir))
         # Answers to repeated questions. It lives and dies with this pipeline, so a rebuilt
         # index (a new Pipeline) never serves an answer of the old one.
         self._cache: OrderedDict[tuple, Answer] = OrderedDict()

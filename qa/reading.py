@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from .alignment import TokenVectors, align, word_of_tokens
-from .features import (CONFIDENCE_FEATURES, SENTENCE_FEATURES, SOFT_SPAN_COLUMNS,
+from .features import (CONFIDENCE_FEATURES, NEURAL_SENTENCE_FEATURES, NEURAL_SPAN_FEATURES,
+                       SENTENCE_FEATURES, SOFT_SPAN_COLUMNS,
                        SPAN_FEATURES, SentenceView, idf_table, missing_specifics, missing_terms,
                        sentence_features, sentence_view, span_features, specific_conflicts)
 from .questions import QuestionAnalysis, analyse
 from .retrieval import RetrievedSentence
+from .span_scorer import NO_SCORE, TokenScores
 from .store import DocumentStore
 from .text import content_stems
 from .types import Answer, Citation, Span
@@ -27,6 +29,7 @@ from .types import Answer, Citation, Span
 WEIGHTS_PATH = Path(__file__).with_name("reader_weights.json")
 NO_SPAN = -12.0
 READ_DEPTH = 10  # retrieved sentences the reader examines (training uses the same number)
+NEURAL_DEPTH = 3  # of those, the first stage's best, which the span scorer reads
 ALIGNMENT_CACHE = 4096  # sentences whose soft-matching inputs stay in memory (~60 KB each)
 UNTYPED = ("thing", "description", "reason")
 
@@ -64,6 +67,11 @@ class ReadSentence:
     features: np.ndarray
     logit: float
     context: str
+    # set by the second stage: per candidate, the span scorer's log P(start) + log P(end); its
+    # best raw start+end logit in this sentence; the sentence logit before the second stage
+    neural: np.ndarray | None = None
+    neural_best: float = 2 * NO_SCORE
+    first_logit: float | None = None
 
 
 def soft_alignment(store: DocumentStore, q_content: TokenVectors | None, sentence_id: int,
@@ -86,6 +94,15 @@ def soft_alignment(store: DocumentStore, q_content: TokenVectors | None, sentenc
     return align(q_content, tokens, token_word, len(view.words), firsts, lasts)
 
 
+def neural_scores(scores: TokenScores | None, view: SentenceView) -> tuple[np.ndarray, float]:
+    """The span scorer's (per-candidate log-probability, best raw logit) for a sentence;
+    flat stand-ins without a scorer."""
+    if scores is None:
+        return np.full(len(view.candidates), 2 * NO_SCORE, dtype=np.float32), 2 * NO_SCORE
+    return scores.candidate_scores(np.array([c.start for c in view.candidates], dtype=np.int64),
+                                   np.array([c.end for c in view.candidates], dtype=np.int64))
+
+
 def span_rows(q: QuestionAnalysis, text: str, view: SentenceView, soft) -> np.ndarray:
     """SPAN_FEATURES of every candidate, soft-matching columns included."""
     rows = span_features(q, text, view)
@@ -95,18 +112,34 @@ def span_rows(q: QuestionAnalysis, text: str, view: SentenceView, soft) -> np.nd
     return rows
 
 
+def neural_span_rows(span_logits: np.ndarray, neural: np.ndarray) -> np.ndarray:
+    """NEURAL_SPAN_FEATURES of every candidate of a sentence."""
+    top = (neural >= neural.max()).astype(np.float32) if len(neural) else neural
+    return np.column_stack([span_logits, neural, top]).astype(np.float32)
+
+
 class Reader:
     """Extracts the best-supported span from retrieved sentences, or abstains."""
 
     def __init__(self, store: DocumentStore, min_confidence: float | None = None,
-                 weights: dict | None = None):
+                 weights: dict | None = None, span_scorer=None):
+        """`span_scorer` (qa/span_scorer.py) scores answer starts and ends token by token;
+        without one the reader ranks candidates by its other features only."""
         self.store = store
+        self.span_scorer = span_scorer
         if weights is None:
             weights = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
         self.weights = weights
         self.span_model = LinearModel.from_dict(weights["span"], SPAN_FEATURES)
         self.sentence_model = LinearModel.from_dict(weights["sentence"], SENTENCE_FEATURES)
         self.confidence_model = LinearModel.from_dict(weights["confidence"], CONFIDENCE_FEATURES)
+        # the second stage (absent while training the first)
+        self.span_neural_model = self.sentence_neural_model = None
+        if "span_neural" in weights and "sentence_neural" in weights:
+            self.span_neural_model = LinearModel.from_dict(weights["span_neural"],
+                                                           NEURAL_SPAN_FEATURES)
+            self.sentence_neural_model = LinearModel.from_dict(weights["sentence_neural"],
+                                                               NEURAL_SENTENCE_FEATURES)
         self.threshold = float(weights["threshold"] if min_confidence is None else min_confidence)
         # "sentence": the best sentence's best span; "joint": best sentence+span score (learned)
         self.selection = weights.get("selection", "sentence")
@@ -128,41 +161,83 @@ class Reader:
             self._context_stems[sentence_id] = frozenset(content_stems(self.context_of(sentence_id)))
         return self._context_stems[sentence_id]
 
+    def token_scores(self, q: QuestionAnalysis, read: list[ReadSentence]) -> dict:
+        """The span scorer's token scores of the sentences in `read`, by sentence id."""
+        if self.span_scorer is None or not read:
+            return {}
+        ids = [r.hit.sentence_id for r in read]
+        scores = self.span_scorer.score(q.text, [self.store.sentences[i].text for i in ids])
+        return dict(zip(ids, scores))
+
     def read_sentences(self, q: QuestionAnalysis, retrieved: list[RetrievedSentence],
-                       question_tokens: TokenVectors | None = None) -> list[ReadSentence]:
+                       question_tokens: TokenVectors | None = None,
+                       token_scores: dict | None = None) -> list[ReadSentence]:
         """Span and sentence logits for every retrieved sentence, best sentence first.
 
+        First stage: the linear models score every retrieved sentence and its candidates.
+        Second stage: the neural span scorer reads the first stage's best NEURAL_DEPTH
+        sentences, and two small models combine its scores with the first stage's.
         `question_tokens` (the question's token vectors) turn on soft word matching when the
-        store has token vectors of its sentences.
+        store has token vectors of its sentences. `token_scores` (sentence id -> TokenScores)
+        replace the reader's own span scorer (training passes out-of-fold scores).
         """
-        out = []
         q_content = question_tokens.content(q.text) if question_tokens is not None else None
-        for hit in retrieved:
-            sentence = self.store.sentences[hit.sentence_id]
-            view = sentence_view(sentence.text)
-            soft = soft_alignment(self.store, q_content, hit.sentence_id, view,
-                                  self._alignment_inputs)
-            if view.candidates:
-                rows = span_rows(q, sentence.text, view, soft)
-                logits = self.span_model.logits(rows)
-                in_question = rows[:, SPAN_FEATURES.index("all_in_question")] > 0
-                logits = np.where(in_question, NO_SPAN, logits)
-                compat = rows[:, 0]
-                best = float(logits.max())
-                type_present = float(np.where(in_question, 0.0, compat).max())
-            else:
-                logits, compat = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
-                best, type_present = NO_SPAN, 0.0
-            context = self.context_of(hit.sentence_id)
-            feats = sentence_features(q, hit, view, self.context_stems(hit.sentence_id),
-                                      self.idf, best, type_present,
-                                      missing_specifics(q, context),
-                                      sentence.kind == "heading",
-                                      soft[0] if soft is not None else 0.0)
-            logit = float(self.sentence_model.logits(feats[None, :])[0])
-            out.append(ReadSentence(hit, view, logits, compat, feats, logit, context))
+        out = [self._first_stage(q, hit, q_content) for hit in retrieved]
         out.sort(key=lambda r: -r.logit)
+        top = out[:NEURAL_DEPTH]
+        if token_scores is None:
+            token_scores = self.token_scores(q, top) if self.span_neural_model is not None \
+                else {}
+        if self.span_neural_model is not None and top and \
+                all(r.hit.sentence_id in token_scores for r in top):
+            self._second_stage(top, token_scores)
+            top.sort(key=lambda r: -r.logit)
+            out[:NEURAL_DEPTH] = top
         return out
+
+    def _first_stage(self, q: QuestionAnalysis, hit: RetrievedSentence, q_content) -> ReadSentence:
+        sentence = self.store.sentences[hit.sentence_id]
+        view = sentence_view(sentence.text)
+        soft = soft_alignment(self.store, q_content, hit.sentence_id, view,
+                              self._alignment_inputs)
+        if view.candidates:
+            rows = span_rows(q, sentence.text, view, soft)
+            logits = self.span_model.logits(rows)
+            in_question = rows[:, SPAN_FEATURES.index("all_in_question")] > 0
+            logits = np.where(in_question, NO_SPAN, logits)
+            compat = rows[:, 0]
+            best = float(logits.max())
+            type_present = float(np.where(in_question, 0.0, compat).max())
+        else:
+            logits, compat = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
+            best, type_present = NO_SPAN, 0.0
+        context = self.context_of(hit.sentence_id)
+        feats = sentence_features(q, hit, view, self.context_stems(hit.sentence_id),
+                                  self.idf, best, type_present,
+                                  missing_specifics(q, context),
+                                  sentence.kind == "heading",
+                                  soft[0] if soft is not None else 0.0)
+        logit = float(self.sentence_model.logits(feats[None, :])[0])
+        return ReadSentence(hit, view, logits, compat, feats, logit, context)
+
+    def _second_stage(self, top: list[ReadSentence], token_scores: dict) -> None:
+        """Rescore `top` in place with the span scorer's token scores."""
+        for r in top:
+            r.neural, r.neural_best = neural_scores(token_scores[r.hit.sentence_id], r.view)
+        best_anywhere = max(r.neural_best for r in top)
+        for r in top:
+            r.first_logit = r.logit
+            if len(r.span_logits):
+                rows = neural_span_rows(r.span_logits, r.neural)
+                r.span_logits = np.where(r.span_logits <= NO_SPAN, NO_SPAN,
+                                         self.span_neural_model.logits(rows))
+                best_span = float(r.span_logits.max())
+            else:
+                best_span = NO_SPAN
+            row = np.array([[r.logit, r.neural_best / 10.0,
+                             (r.neural_best - best_anywhere) / 10.0, best_span]],
+                           dtype=np.float32)
+            r.logit = float(self.sentence_neural_model.logits(row)[0])
 
     def confidence_features(self, q: QuestionAnalysis, read: list[ReadSentence],
                             best: ReadSentence, span_index: int) -> np.ndarray:
@@ -188,7 +263,9 @@ class Reader:
                          float(q.answer_type not in UNTYPED),
                          missing_specifics(q, sentence), number_conflict, name_conflict,
                          sent_missing_idf, min(3.0, float(len(missing))),
-                         best.features[SENTENCE_FEATURES.index("type_present")]],
+                         best.features[SENTENCE_FEATURES.index("type_present")],
+                         (float(best.neural[span_index]) if best.neural is not None
+                          else 2 * NO_SCORE) / 10.0, best.neural_best / 10.0],
                         dtype=np.float32)
 
     # -- the whole step ----------------------------------------------------------------------

@@ -13,8 +13,10 @@ The answering threshold is the one that maximises SQuAD v2 F1 on the train split
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import pickle
 import sys
 import tempfile
 import time
@@ -28,11 +30,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa.embedding import Embedder  # noqa: E402
 from qa.evaluation import best_score, exact_match, f1_score, load_gold, normalize_answer  # noqa: E402
-from qa.features import (CONFIDENCE_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES,  # noqa: E402
-                         sentence_view)
+from qa.features import (CONFIDENCE_FEATURES, NEURAL_SENTENCE_FEATURES,  # noqa: E402
+                         NEURAL_SPAN_FEATURES, SENTENCE_FEATURES, SPAN_FEATURES, sentence_view)
 from qa.indexing import build_index  # noqa: E402
 from qa.questions import analyse  # noqa: E402
-from qa.reading import READ_DEPTH, Reader, soft_alignment, span_rows  # noqa: E402
+from qa.reading import (NEURAL_DEPTH, NO_SPAN, READ_DEPTH, LinearModel, Reader,  # noqa: E402
+                        neural_scores, neural_span_rows, soft_alignment, span_rows)
+from qa.span_scorer import TorchSpanScorer, load_torch_model  # noqa: E402
+from train_span_scorer import FOLD_DIR, fold_of, fold_path  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
 from qa.store import DocumentStore  # noqa: E402
 
@@ -54,6 +59,32 @@ def as_dict(model: LogisticRegression, features: list[str]) -> dict:
             "intercept": round(float(model.intercept_[0]), 6)}
 
 
+def out_of_fold_token_scores(store, items, retrieved) -> list[dict]:
+    """Per question, the span scorer's token scores of its retrieved sentences (sentence id ->
+    TokenScores), from the fold model that was trained without that question
+    (scripts/train_span_scorer.py). Cached in .cache/span-scorer/ next to the fold models."""
+    trained = FOLD_DIR / "trained.json"
+    if not trained.is_file():
+        raise SystemExit("error: no span scorer fold models: run scripts/train_span_scorer.py "
+                         "first")
+    folds = json.loads(trained.read_text())["folds"]
+    key = hashlib.sha1(json.dumps([trained.read_text(), [it["question"] for it in items],
+                                   [[h.sentence_id for h in hits] for hits in retrieved],
+                                   [s.text for s in store.sentences]]).encode()).hexdigest()
+    cache = FOLD_DIR / f"out-of-fold-{key[:16]}.pkl"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    scorers = [TorchSpanScorer(load_torch_model(fold_path(k, folds))) for k in range(folds)]
+    out = []
+    for item, hits in zip(items, retrieved):
+        scorer = scorers[fold_of(item["id"], folds)]
+        ids = [h.sentence_id for h in hits]
+        out.append(dict(zip(ids, scorer.score(analyse(item["question"]).text,
+                                              [store.sentences[i].text for i in ids]))))
+    cache.write_bytes(pickle.dumps(out))
+    return out
+
+
 def span_data(store, items, retrieved, question_tokens):
     xs, ys = [], []
     for item, hits, tokens in zip(items, retrieved, question_tokens):
@@ -68,38 +99,84 @@ def span_data(store, items, retrieved, question_tokens):
             view = sentence_view(text)
             if not view.candidates:
                 continue
-            labels = [best_score(exact_match, text[c.start:c.end], item["answers"])
-                      for c in view.candidates]
+            labels, partial = candidate_labels(text, view, item["answers"])
             if not any(labels):
                 continue
-            # near misses (overlapping the answer but not it) are neither clearly right nor
-            # clearly wrong: leave them out rather than teach the model they are wrong
-            partial = np.array([0.0 < best_score(f1_score, text[c.start:c.end], item["answers"])
-                                < 1.0 for c in view.candidates])
             rows = span_rows(q, text, view,
                              soft_alignment(store, q_content, hit.sentence_id, view))
             xs.append(rows[~partial])
-            ys.extend(np.asarray(labels)[~partial])
+            ys.extend(labels[~partial])
     return np.vstack(xs), np.array(ys)
+
+
+def candidate_labels(text, view, answers):
+    """Per candidate: exact match with an answer; and whether it is a near miss (overlapping
+    the answer but not it), neither clearly right nor clearly wrong, so left out of training."""
+    labels = np.array([best_score(exact_match, text[c.start:c.end], answers)
+                       for c in view.candidates])
+    partial = np.array([0.0 < best_score(f1_score, text[c.start:c.end], answers) < 1.0
+                        for c in view.candidates])
+    return labels, partial
 
 
 def sentence_data(reader, store, items, retrieved, question_tokens):
     xs, ys = [], []
     for item, hits, tokens in zip(items, retrieved, question_tokens):
         q = analyse(item["question"])
-        for r in reader.read_sentences(q, hits, tokens):
+        for r in reader.read_sentences(q, hits, tokens, {}):
             xs.append(r.features)
             ys.append(float(bool(item["answers"]) and
                             bears_answer(store.sentences[r.hit.sentence_id].text, item["answers"])))
     return np.vstack(xs), np.array(ys)
 
 
-def confidence_data(reader, items, retrieved, question_tokens, selection="sentence"):
+def second_stage_data(reader, store, items, retrieved, question_tokens, token_scores):
+    """What the second stage sees: per question, the first stage's best NEURAL_DEPTH
+    sentences with their neural scores; (span rows, span labels, sentences, sentence labels)."""
+    span_x, span_y, sentences = [], [], []
+    for item, hits, tokens, scores in zip(items, retrieved, question_tokens, token_scores):
+        q = analyse(item["question"])
+        top = reader.read_sentences(q, hits, tokens, {})[:NEURAL_DEPTH]
+        group = []
+        for r in top:
+            text = store.sentences[r.hit.sentence_id].text
+            neural, neural_best = neural_scores(scores[r.hit.sentence_id], r.view)
+            bears = bool(item["answers"]) and bears_answer(text, item["answers"])
+            group.append((r, neural, neural_best, float(bears)))
+            if not bears or not len(r.view.candidates):
+                continue
+            labels, partial = candidate_labels(text, r.view, item["answers"])
+            keep = ~partial & (r.span_logits > NO_SPAN)
+            if labels[keep].any():
+                span_x.append(neural_span_rows(r.span_logits, neural)[keep])
+                span_y.extend(labels[keep])
+        sentences.append(group)
+    return np.vstack(span_x), np.array(span_y), sentences
+
+
+def sentence_rows(group, span_model) -> np.ndarray:
+    """NEURAL_SENTENCE_FEATURES of a question's second-stage sentences (as Reader computes)."""
+    best_anywhere = max(nb for _, _, nb, _ in group)
+    rows = []
+    for r, neural, neural_best, _ in group:
+        if len(r.span_logits):
+            logits = np.where(r.span_logits <= NO_SPAN, NO_SPAN,
+                              span_model.logits(neural_span_rows(r.span_logits, neural)))
+            best_span = float(logits.max())
+        else:
+            best_span = NO_SPAN
+        rows.append([r.logit, neural_best / 10.0, (neural_best - best_anywhere) / 10.0,
+                     best_span])
+    return np.array(rows, dtype=np.float32)
+
+
+def confidence_data(reader, items, retrieved, question_tokens, token_scores,
+                    selection="sentence"):
     """Features and correctness of each question's best span (as `selection` picks it)."""
     xs, ys, f1s, has = [], [], [], []
-    for item, hits, tokens in zip(items, retrieved, question_tokens):
+    for item, hits, tokens, scores in zip(items, retrieved, question_tokens, token_scores):
         q = analyse(item["question"])
-        read = reader.read_sentences(q, hits, tokens)
+        read = reader.read_sentences(q, hits, tokens, scores)
         # the answer the reader gives (Reader.best_spans picks it the same way)
         picked = reader.pick(read, selection)
         if picked is None:
@@ -126,13 +203,14 @@ def main() -> int:
     started = time.time()
     embedder = Embedder()
     index_dir = Path(tempfile.mkdtemp(prefix="train-index-")) / "index"
-    build_index(args.train / "corpus", index_dir, embedder)
+    build_index(args.train / "corpus", index_dir, embedder, query_encoder=False)
     store = DocumentStore.load(index_dir)
     items = load_gold(args.train / "gold.jsonl")
     retriever = HybridRetriever(store)
     vectors, question_tokens = embedder.encode_with_tokens([it["question"] for it in items])
     retrieved = [retriever.retrieve(v, it["question"], k=READ_DEPTH)
                  for v, it in zip(vectors, items)]
+    token_scores = out_of_fold_token_scores(store, items, retrieved)
     print(f"{len(items)} train questions, {len(store.sentences)} sentences", file=sys.stderr)
 
     placeholder = json.loads((Path(__file__).resolve().parents[1] / "qa" /
@@ -142,17 +220,27 @@ def main() -> int:
         sub_items = [items[i] for i in idx]
         sub_hits = [retrieved[i] for i in idx]
         sub_tokens = [question_tokens[i] for i in idx]
+        sub_scores = [token_scores[i] for i in idx]
         x, y = span_data(store, sub_items, sub_hits, sub_tokens)
         span = as_dict(fit(x, y), SPAN_FEATURES)
         # neutral stand-ins for the models not trained yet, so that a changed feature set does
         # not need the old weights to match
         def neutral(features):
             return {"features": features, "coef": [0.0] * len(features), "intercept": 0.0}
-        weights = {**placeholder, "span": span, "sentence": neutral(SENTENCE_FEATURES),
+        weights = {**{k: v for k, v in placeholder.items()
+                      if k not in ("span_neural", "sentence_neural")}, "span": span, "sentence": neutral(SENTENCE_FEATURES),
                    "confidence": neutral(CONFIDENCE_FEATURES)}
         reader = Reader(store, weights=weights)
         x, y = sentence_data(reader, store, sub_items, sub_hits, sub_tokens)
         weights["sentence"] = as_dict(fit(x, y), SENTENCE_FEATURES)
+        # the second stage, on the first stage's best sentences
+        x, y, groups = second_stage_data(Reader(store, weights=weights), store, sub_items,
+                                         sub_hits, sub_tokens, sub_scores)
+        weights["span_neural"] = as_dict(fit(x, y), NEURAL_SPAN_FEATURES)
+        span_model = LinearModel.from_dict(weights["span_neural"], NEURAL_SPAN_FEATURES)
+        x = np.vstack([sentence_rows(g, span_model) for g in groups if g])
+        y = np.array([bears for g in groups for *_, bears in g])
+        weights["sentence_neural"] = as_dict(fit(x, y), NEURAL_SENTENCE_FEATURES)
         return weights
 
     # out-of-fold confidence features
@@ -169,7 +257,8 @@ def main() -> int:
         for reader, held_out in zip(fold_readers, folds):
             x, y, f1, has = confidence_data(reader, [items[i] for i in held_out],
                                             [retrieved[i] for i in held_out],
-                                            [question_tokens[i] for i in held_out], selection)
+                                            [question_tokens[i] for i in held_out],
+                                            [token_scores[i] for i in held_out], selection)
             cx.append(x), cy.append(y), cf1.append(f1), chas.append(has)
         cx, cy = np.vstack(cx), np.concatenate(cy)
         cf1, chas = np.concatenate(cf1), np.concatenate(chas)
