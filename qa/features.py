@@ -206,13 +206,15 @@ CONFIDENCE_FEATURES = ["sentence_logit", "span_logit", "span_share", "sentence_m
                        "missing_specifics", "missing_idf", "max_missing_idf", "compat",
                        "typed_question", "sent_missing_specifics", "number_conflict",
                        "name_conflict", "sent_missing_idf", "n_missing", "answer_type_in_sentence",
-                       "neural_span", "neural_best"]
+                       "neural_span", "neural_best", "neural_null"]
 # The second stage (the neural span scorer reads the first stage's best sentences): a span's
 # first-stage logit, the scorer's log P(start) + log P(end), whether it is the scorer's pick;
 NEURAL_SPAN_FEATURES = ["span_logit", "neural", "neural_top"]
 # a sentence's first-stage logit, the scorer's best raw logit in it, that logit's gap to the
-# best of the sentences read, the sentence's best second-stage span logit.
-NEURAL_SENTENCE_FEATURES = ["sentence_logit", "neural_best", "neural_gap", "best_span"]
+# best of the sentences read, the sentence's best second-stage span logit, and how far the
+# scorer's "no answer here" logit is above its best span.
+NEURAL_SENTENCE_FEATURES = ["sentence_logit", "neural_best", "neural_gap", "best_span",
+                            "neural_null"]
 
 
 def missing_terms(q: QuestionAnalysis, context: str) -> list[str]:

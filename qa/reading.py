@@ -71,6 +71,7 @@ class ReadSentence:
     # best raw start+end logit in this sentence; the sentence logit before the second stage
     neural: np.ndarray | None = None
     neural_best: float = 2 * NO_SCORE
+    neural_null: float = 0.0  # the scorer's "no answer here" logit minus neural_best
     first_logit: float | None = None
 
 
@@ -223,7 +224,9 @@ class Reader:
     def _second_stage(self, top: list[ReadSentence], token_scores: dict) -> None:
         """Rescore `top` in place with the span scorer's token scores."""
         for r in top:
-            r.neural, r.neural_best = neural_scores(token_scores[r.hit.sentence_id], r.view)
+            scores = token_scores[r.hit.sentence_id]
+            r.neural, r.neural_best = neural_scores(scores, r.view)
+            r.neural_null = scores.null - r.neural_best
         best_anywhere = max(r.neural_best for r in top)
         for r in top:
             r.first_logit = r.logit
@@ -235,8 +238,8 @@ class Reader:
             else:
                 best_span = NO_SPAN
             row = np.array([[r.logit, r.neural_best / 10.0,
-                             (r.neural_best - best_anywhere) / 10.0, best_span]],
-                           dtype=np.float32)
+                             (r.neural_best - best_anywhere) / 10.0, best_span,
+                             r.neural_null / 10.0]], dtype=np.float32)
             r.logit = float(self.sentence_neural_model.logits(row)[0])
 
     def confidence_features(self, q: QuestionAnalysis, read: list[ReadSentence],
@@ -265,7 +268,8 @@ class Reader:
                          sent_missing_idf, min(3.0, float(len(missing))),
                          best.features[SENTENCE_FEATURES.index("type_present")],
                          (float(best.neural[span_index]) if best.neural is not None
-                          else 2 * NO_SCORE) / 10.0, best.neural_best / 10.0],
+                          else 2 * NO_SCORE) / 10.0, best.neural_best / 10.0,
+                         best.neural_null / 10.0],
                         dtype=np.float32)
 
     # -- the whole step ----------------------------------------------------------------------

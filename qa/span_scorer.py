@@ -36,6 +36,7 @@ class TokenScores:
     start: np.ndarray  # (tokens,) float32
     end: np.ndarray
     spans: np.ndarray  # (tokens, 2) int, offsets into the sentence
+    null: float = 0.0  # the [CLS] start+end logit: "no answer in this sentence"
 
     def candidate_scores(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, float]:
         """Per candidate [start, end) (character offsets): log P(start) + log P(end) over this
@@ -68,8 +69,8 @@ def split_scores(start: np.ndarray, end: np.ndarray, sequence_ids: list, offsets
     """The sentence's part (sequence 1) of one encoded question/sentence pair."""
     keep = [i for i, sid in enumerate(sequence_ids) if sid == 1]
     spans = np.asarray([offsets[i] for i in keep], dtype=np.int64).reshape(-1, 2)
-    return TokenScores(np.asarray(start, dtype=np.float32)[keep],
-                       np.asarray(end, dtype=np.float32)[keep], spans)
+    start, end = np.asarray(start, dtype=np.float32), np.asarray(end, dtype=np.float32)
+    return TokenScores(start[keep], end[keep], spans, float(start[0] + end[0]))
 
 
 # -- assembling the model (torch; used to train, to export and as a fallback) ------------------
@@ -205,9 +206,10 @@ def _max_diff(onnx_scorer, torch_scorer, sentences: list[str]) -> float:
 
 
 class OnnxSpanScorer:
-    """Token scores from the exported model with ONNX Runtime, one thread per request."""
+    """Token scores from the exported model with ONNX Runtime."""
 
     def __init__(self, onnx_path: Path, threads: int = 1):
+        """`threads`: intra-op threads (0: ONNX Runtime's default, all physical cores)."""
         import onnxruntime
         from tokenizers import Tokenizer
         self.tokenizer = Tokenizer.from_file(str(Path(base_model_path()) / "tokenizer.json"))
@@ -231,13 +233,13 @@ class OnnxSpanScorer:
                 for i, e in enumerate(encodings)]
 
 
-def load_span_scorer(index_dir: Path):
-    """The index's ONNX span scorer, else the torch one, else None (the reader then ranks
-    candidates by its features alone) with a warning."""
+def load_span_scorer(index_dir: Path, threads: int = 0):
+    """The index's ONNX span scorer (using `threads` cores, 0: all), else the torch one, else
+    None (the reader then ranks candidates by its first stage alone) with a warning."""
     path = Path(index_dir) / SPAN_SCORER_FILE
     if path.is_file():
         try:
-            return OnnxSpanScorer(path)
+            return OnnxSpanScorer(path, threads)
         except ImportError:
             pass
     try:

@@ -141,8 +141,9 @@ def second_stage_data(reader, store, items, retrieved, question_tokens, token_sc
         for r in top:
             text = store.sentences[r.hit.sentence_id].text
             neural, neural_best = neural_scores(scores[r.hit.sentence_id], r.view)
+            null = scores[r.hit.sentence_id].null - neural_best
             bears = bool(item["answers"]) and bears_answer(text, item["answers"])
-            group.append((r, neural, neural_best, float(bears)))
+            group.append((r, neural, neural_best, null, float(bears)))
             if not bears or not len(r.view.candidates):
                 continue
             labels, partial = candidate_labels(text, r.view, item["answers"])
@@ -156,9 +157,9 @@ def second_stage_data(reader, store, items, retrieved, question_tokens, token_sc
 
 def sentence_rows(group, span_model) -> np.ndarray:
     """NEURAL_SENTENCE_FEATURES of a question's second-stage sentences (as Reader computes)."""
-    best_anywhere = max(nb for _, _, nb, _ in group)
+    best_anywhere = max(nb for _, _, nb, _, _ in group)
     rows = []
-    for r, neural, neural_best, _ in group:
+    for r, neural, neural_best, null, _ in group:
         if len(r.span_logits):
             logits = np.where(r.span_logits <= NO_SPAN, NO_SPAN,
                               span_model.logits(neural_span_rows(r.span_logits, neural)))
@@ -166,7 +167,7 @@ def sentence_rows(group, span_model) -> np.ndarray:
         else:
             best_span = NO_SPAN
         rows.append([r.logit, neural_best / 10.0, (neural_best - best_anywhere) / 10.0,
-                     best_span])
+                     best_span, null / 10.0])
     return np.array(rows, dtype=np.float32)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -38,6 +39,7 @@ from qa.span_scorer import (MAX_TOKENS, SPAN_SCORER_WEIGHTS, base_model_path,  #
 
 FOLD_DIR = ROOT / ".cache" / "span-scorer"
 EPOCHS, LEARNING_RATE, BATCH, SEED = 8, 1e-4, 16, 0
+NEGATIVES_ANSWERABLE, NEGATIVES_UNANSWERABLE = 1, 2
 
 
 def fold_of(question_id: str, folds: int) -> int:
@@ -50,13 +52,19 @@ def fold_path(k: int, folds: int) -> Path:
 
 
 def examples(train_dir: Path) -> list[dict]:
-    """(question id, question, sentence, answer start, answer end) of answerable questions
-    whose gold supporting sentence contains one of the answers."""
+    """Training examples {id, question, sentence, start, end}.
+
+    Positive: an answerable question, its gold supporting sentence and the answer in it.
+    Negative (start = end = None: the model learns to point at [CLS], "no answer here"): the
+    best retrieved sentence without an answer for each answerable question, and the best
+    NEGATIVES_UNANSWERABLE retrieved sentences of each unanswerable one.
+    """
     documents = load_corpus(train_dir / "corpus")
     texts = {d.doc_id: d.text for d in documents}
     sentences, _ = segment_corpus(documents)
-    out = []
-    for item in load_gold(train_dir / "gold.jsonl"):
+    items = load_gold(train_dir / "gold.jsonl")
+    out = negatives(train_dir, items)
+    for item in items:
         evidence = (item.get("evidence") or "").strip()
         if not item["answers"] or not evidence:
             continue
@@ -75,10 +83,41 @@ def examples(train_dir: Path) -> list[dict]:
     return out
 
 
+def negatives(train_dir: Path, items: list[dict]) -> list[dict]:
+    """Retrieved sentences that do not hold the answer (see `examples`)."""
+    import tempfile
+    from qa.embedding import Embedder
+    from qa.indexing import build_index
+    from qa.retrieval import HybridRetriever
+    from qa.store import DocumentStore
+    from train_reader import bears_answer
+    embedder = Embedder()
+    index_dir = Path(tempfile.mkdtemp(prefix="span-scorer-index-")) / "index"
+    build_index(train_dir / "corpus", index_dir, embedder, query_encoder=False)
+    store = DocumentStore.load(index_dir)
+    retriever = HybridRetriever(store)
+    vectors = embedder.encode([it["question"] for it in items])
+    out = []
+    for item, vector in zip(items, vectors):
+        wanted = NEGATIVES_ANSWERABLE if item["answers"] else NEGATIVES_UNANSWERABLE
+        for hit in retriever.retrieve(vector, item["question"], k=10):
+            text = store.sentences[hit.sentence_id].text
+            if len([e for e in out if e["id"] == item["id"]]) >= wanted:
+                break
+            if not bears_answer(text, item["answers"]):
+                out.append({"id": item["id"], "question": item["question"], "sentence": text,
+                            "start": None, "end": None})
+    return out
+
+
 def encode(tokenizer, ex: dict):
-    """Token ids and the answer's first and last token, or None if the answer was cut off."""
+    """Token ids and the answer's first and last token ([CLS], 0, for a negative), or None if
+    the answer was cut off."""
     enc = tokenizer(ex["question"], ex["sentence"], truncation="only_second",
                     max_length=MAX_TOKENS, return_offsets_mapping=True)
+    if ex["start"] is None:
+        enc.pop("offset_mapping")
+        return dict(enc), 0, 0
     first = last = None
     for i, ((a, b), sid) in enumerate(zip(enc["offset_mapping"], enc.sequence_ids())):
         if sid != 1:
@@ -142,7 +181,8 @@ def main() -> int:
     import torch
     torch.set_num_threads(os.cpu_count() or 1)
     data = examples(args.train)
-    print(f"{len(data)} training examples from {args.train}", file=sys.stderr)
+    print(f"{len(data)} training examples ({sum(ex['start'] is None for ex in data)} without "
+          f"an answer) from {args.train}", file=sys.stderr)
     FOLD_DIR.mkdir(parents=True, exist_ok=True)
     for k in range(args.folds):
         train = [ex for ex in data if fold_of(ex["id"], args.folds) != k]
@@ -151,6 +191,7 @@ def main() -> int:
     save_delta(model, args.out)
     (FOLD_DIR / "trained.json").write_text(json.dumps(
         {"train": str(args.train), "folds": args.folds, "examples": len(data),
+         "negatives": sum(ex["start"] is None for ex in data),
          "epochs": EPOCHS, "learning_rate": LEARNING_RATE}) + "\n")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0

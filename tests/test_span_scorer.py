@@ -66,3 +66,14 @@ def test_folds_are_fixed_by_question_id():
     assert [fold_of("56be4db0acb8001400a502ec", 4)] * 2 == [fold_of("56be4db0acb8001400a502ec", 4)
                                                           for _ in range(2)]
     assert len({fold_of(str(i), 4) for i in range(50)}) == 4
+
+
+def test_one_thread_and_all_cores_give_the_same_scores(index_dir):
+    from qa.span_scorer import load_span_scorer
+    sentences = ["China accounts for 85% of global anode material capacity.",
+                 "The controls were suspended for one year."]
+    one = load_span_scorer(index_dir, threads=1).score("What share does China have?", sentences)
+    every = load_span_scorer(index_dir, threads=0).score("What share does China have?", sentences)
+    for a, b in zip(one, every):
+        assert np.allclose(a.start, b.start, atol=1e-4) and np.allclose(a.end, b.end, atol=1e-4)
+        assert a.null == pytest.approx(b.null, abs=1e-4)
