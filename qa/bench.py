@@ -40,7 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
-from .reading import READ_DEPTH
+from .questions import analyse
+from .reading import NEURAL_DEPTH, READ_DEPTH
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_synthetic_corpus.py"
@@ -175,7 +176,7 @@ def bench_latency(pipeline, torch_embedder, questions: list[str], rounds: int = 
             ask.append(took["ask"])
             floor.append(took["floor"])
             pair_ratio.append(took["ask"] / took["floor"])
-    embed, retrieve, read = [], [], []
+    embed, retrieve, read, scorer = [], [], [], []
     k = max(READ_DEPTH, pipeline.settings.top_k)
     for q in questions:
         t0 = time.perf_counter()
@@ -185,6 +186,12 @@ def bench_latency(pipeline, torch_embedder, questions: list[str], rounds: int = 
         t2 = time.perf_counter()
         pipeline.reader.read(q, retrieved, top_k=pipeline.settings.top_k, question_tokens=tokens)
         t3 = time.perf_counter()
+        # the part of reading that is the span scorer (second stage), timed on its own
+        analysed = analyse(q)
+        first = pipeline.reader.read_sentences(analysed, retrieved, tokens, {})[:NEURAL_DEPTH]
+        t4 = time.perf_counter()
+        pipeline.reader.token_scores(analysed, first)
+        scorer.append(time.perf_counter() - t4)
         embed.append(t1 - t0)
         retrieve.append(t2 - t1)
         read.append(t3 - t2)
@@ -192,7 +199,8 @@ def bench_latency(pipeline, torch_embedder, questions: list[str], rounds: int = 
     result = {"questions": len(questions), "rounds": rounds, "torch_threads": threads,
               "query_encoder": type(pipeline.embedder).__name__,
               "ask_ms": _ms(ask), "floor_encode_ms": _ms(floor),
-              "stages_ms": {"embed": _ms(embed), "retrieve": _ms(retrieve), "read": _ms(read)}}
+              "stages_ms": {"embed": _ms(embed), "retrieve": _ms(retrieve), "read": _ms(read),
+                            "of_which_span_scorer": _ms(scorer)}}
     result["ratio_p50"] = result["ask_ms"]["p50"] / result["floor_encode_ms"]["p50"]
     result["ratio_p95"] = result["ask_ms"]["p95"] / result["floor_encode_ms"]["p95"]
     result["ratio_median_of_pairs"] = float(statistics.median(pair_ratio))
@@ -732,6 +740,10 @@ def format_table(r: dict) -> str:
                   f"{_f(s['embed']['p95'])} |",
                   f"| stage: retrieve | {_f(s['retrieve']['p50'])} | {_f(s['retrieve']['p95'])} |",
                   f"| stage: read | {_f(s['read']['p50'])} | {_f(s['read']['p95'])} |"]
+        if "of_which_span_scorer" in s:
+            sc = s["of_which_span_scorer"]
+            lines.append(f"| of which the span scorer (3 sentences) | {_f(sc['p50'])} | "
+                         f"{_f(sc['p95'])} |")
         th = lat.get("torch_threads")
         if th:
             lines += [f"| encode_query, torch {th['default_threads']} threads (default) | "

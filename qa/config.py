@@ -17,6 +17,7 @@ ENVIRONMENT = {
     "QA_PORT": ("port", int),
     "QA_WORKERS": ("workers", int),
     "QA_THREADS": ("threads", int),
+    "QA_MODEL_THREADS": ("model_threads", int),
     "QA_TOP_K": ("top_k", int),
     "QA_MIN_CONFIDENCE": ("min_confidence", float),
     "QA_MAX_QUESTION_CHARS": ("max_question_chars", int),
@@ -33,6 +34,9 @@ class Settings:
     port: int = 8000
     workers: int = 1
     threads: int = 8
+    # cores one model run (ONNX) may use; None: all of them for the CLI, 1 per request when
+    # serving (requests then run side by side)
+    model_threads: int | None = None
     top_k: int = 3
     max_top_k: int = 10
     min_confidence: float | None = None  # None: the threshold learned with the reader

@@ -62,7 +62,8 @@ class Pipeline:
         self.settings = settings
         self.retriever = HybridRetriever(store)
         self.reader = Reader(store, min_confidence=settings.min_confidence,
-                             span_scorer=span_scorer or load_span_scorer(settings.index_dir))
+                             span_scorer=span_scorer or load_span_scorer(
+                                 settings.index_dir, settings.model_threads or 0))
         # Answers to repeated questions. It lives and dies with this pipeline, so a rebuilt
         # index (a new Pipeline) never serves an answer of the old one.
         self._cache: OrderedDict[tuple, Answer] = OrderedDict()

@@ -47,6 +47,8 @@ def serve(settings: Settings, rebuild: bool = False) -> None:
     if settings.workers < 1 or settings.threads < 1:
         raise ServeError(f"workers ({settings.workers}) and threads ({settings.threads}) must be "
                          "at least 1: fix --workers/--threads or QA_WORKERS/QA_THREADS")
+    if settings.model_threads is None:  # one core per request: requests run side by side
+        settings = dataclasses.replace(settings, model_threads=1)
     if settings.workers > 1:
         _serve_workers(settings, rebuild)
         return
