@@ -68,11 +68,10 @@ class ReadSentence:
     logit: float
     context: str
     # set by the second stage: per candidate, the span scorer's log P(start) + log P(end); its
-    # best raw start+end logit in this sentence; the sentence logit before the second stage
+    # best raw start+end logit in this sentence; its "no answer here" logit minus that best
     neural: np.ndarray | None = None
     neural_best: float = 2 * NO_SCORE
-    neural_null: float = 0.0  # the scorer's "no answer here" logit minus neural_best
-    first_logit: float | None = None
+    neural_null: float = 0.0
 
 
 def soft_alignment(store: DocumentStore, q_content: TokenVectors | None, sentence_id: int,
@@ -117,6 +116,32 @@ def neural_span_rows(span_logits: np.ndarray, neural: np.ndarray) -> np.ndarray:
     """NEURAL_SPAN_FEATURES of every candidate of a sentence."""
     top = (neural >= neural.max()).astype(np.float32) if len(neural) else neural
     return np.column_stack([span_logits, neural, top]).astype(np.float32)
+
+
+def attach_neural(read: list["ReadSentence"], token_scores: dict) -> None:
+    """Set each sentence's neural scores from its TokenScores (by sentence id)."""
+    for r in read:
+        scores = token_scores[r.hit.sentence_id]
+        r.neural, r.neural_best = neural_scores(scores, r.view)
+        r.neural_null = scores.null - r.neural_best
+
+
+def second_stage_rows(top: list["ReadSentence"], span_model: "LinearModel"):
+    """For first-stage sentences with neural scores attached: each one's second-stage span
+    logits, and the NEURAL_SENTENCE_FEATURES rows of all of them."""
+    best_anywhere = max(r.neural_best for r in top)
+    span_logits, rows = [], []
+    for r in top:
+        if len(r.span_logits):
+            logits = np.where(r.span_logits <= NO_SPAN, NO_SPAN,
+                              span_model.logits(neural_span_rows(r.span_logits, r.neural)))
+            best_span = float(logits.max())
+        else:
+            logits, best_span = r.span_logits, NO_SPAN
+        span_logits.append(logits)
+        rows.append([r.logit, r.neural_best / 10.0, (r.neural_best - best_anywhere) / 10.0,
+                     best_span, r.neural_null / 10.0])
+    return span_logits, np.array(rows, dtype=np.float32).reshape(-1, len(NEURAL_SENTENCE_FEATURES))
 
 
 class Reader:
@@ -223,24 +248,10 @@ class Reader:
 
     def _second_stage(self, top: list[ReadSentence], token_scores: dict) -> None:
         """Rescore `top` in place with the span scorer's token scores."""
-        for r in top:
-            scores = token_scores[r.hit.sentence_id]
-            r.neural, r.neural_best = neural_scores(scores, r.view)
-            r.neural_null = scores.null - r.neural_best
-        best_anywhere = max(r.neural_best for r in top)
-        for r in top:
-            r.first_logit = r.logit
-            if len(r.span_logits):
-                rows = neural_span_rows(r.span_logits, r.neural)
-                r.span_logits = np.where(r.span_logits <= NO_SPAN, NO_SPAN,
-                                         self.span_neural_model.logits(rows))
-                best_span = float(r.span_logits.max())
-            else:
-                best_span = NO_SPAN
-            row = np.array([[r.logit, r.neural_best / 10.0,
-                             (r.neural_best - best_anywhere) / 10.0, best_span,
-                             r.neural_null / 10.0]], dtype=np.float32)
-            r.logit = float(self.sentence_neural_model.logits(row)[0])
+        attach_neural(top, token_scores)
+        span_logits, rows = second_stage_rows(top, self.span_neural_model)
+        for r, logits, logit in zip(top, span_logits, self.sentence_neural_model.logits(rows)):
+            r.span_logits, r.logit = logits, float(logit)
 
     def confidence_features(self, q: QuestionAnalysis, read: list[ReadSentence],
                             best: ReadSentence, span_index: int) -> np.ndarray:

@@ -35,7 +35,8 @@ from qa.features import (CONFIDENCE_FEATURES, NEURAL_SENTENCE_FEATURES,  # noqa:
 from qa.indexing import build_index  # noqa: E402
 from qa.questions import analyse  # noqa: E402
 from qa.reading import (NEURAL_DEPTH, NO_SPAN, READ_DEPTH, LinearModel, Reader,  # noqa: E402
-                        neural_scores, neural_span_rows, soft_alignment, span_rows)
+                        attach_neural, neural_span_rows, second_stage_rows, soft_alignment,
+                        span_rows)
 from qa.span_scorer import TorchSpanScorer, load_torch_model  # noqa: E402
 from train_span_scorer import FOLD_DIR, fold_of, fold_path  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
@@ -132,43 +133,27 @@ def sentence_data(reader, store, items, retrieved, question_tokens):
 
 def second_stage_data(reader, store, items, retrieved, question_tokens, token_scores):
     """What the second stage sees: per question, the first stage's best NEURAL_DEPTH
-    sentences with their neural scores; (span rows, span labels, sentences, sentence labels)."""
-    span_x, span_y, sentences = [], [], []
+    sentences with their neural scores attached. Returns the span rows and labels of those
+    that bear an answer, and per question (sentences, whether each bears an answer)."""
+    span_x, span_y, groups = [], [], []
     for item, hits, tokens, scores in zip(items, retrieved, question_tokens, token_scores):
         q = analyse(item["question"])
         top = reader.read_sentences(q, hits, tokens, {})[:NEURAL_DEPTH]
-        group = []
-        for r in top:
-            text = store.sentences[r.hit.sentence_id].text
-            neural, neural_best = neural_scores(scores[r.hit.sentence_id], r.view)
-            null = scores[r.hit.sentence_id].null - neural_best
-            bears = bool(item["answers"]) and bears_answer(text, item["answers"])
-            group.append((r, neural, neural_best, null, float(bears)))
-            if not bears or not len(r.view.candidates):
+        attach_neural(top, scores)
+        bears = [bool(item["answers"]) and
+                 bears_answer(store.sentences[r.hit.sentence_id].text, item["answers"])
+                 for r in top]
+        groups.append((top, bears))
+        for r, bearing in zip(top, bears):
+            if not bearing or not len(r.view.candidates):
                 continue
+            text = store.sentences[r.hit.sentence_id].text
             labels, partial = candidate_labels(text, r.view, item["answers"])
             keep = ~partial & (r.span_logits > NO_SPAN)
             if labels[keep].any():
-                span_x.append(neural_span_rows(r.span_logits, neural)[keep])
+                span_x.append(neural_span_rows(r.span_logits, r.neural)[keep])
                 span_y.extend(labels[keep])
-        sentences.append(group)
-    return np.vstack(span_x), np.array(span_y), sentences
-
-
-def sentence_rows(group, span_model) -> np.ndarray:
-    """NEURAL_SENTENCE_FEATURES of a question's second-stage sentences (as Reader computes)."""
-    best_anywhere = max(nb for _, _, nb, _, _ in group)
-    rows = []
-    for r, neural, neural_best, null, _ in group:
-        if len(r.span_logits):
-            logits = np.where(r.span_logits <= NO_SPAN, NO_SPAN,
-                              span_model.logits(neural_span_rows(r.span_logits, neural)))
-            best_span = float(logits.max())
-        else:
-            best_span = NO_SPAN
-        rows.append([r.logit, neural_best / 10.0, (neural_best - best_anywhere) / 10.0,
-                     best_span, null / 10.0])
-    return np.array(rows, dtype=np.float32)
+    return np.vstack(span_x), np.array(span_y), groups
 
 
 def confidence_data(reader, items, retrieved, question_tokens, token_scores,
@@ -239,8 +224,8 @@ def main() -> int:
                                          sub_hits, sub_tokens, sub_scores)
         weights["span_neural"] = as_dict(fit(x, y), NEURAL_SPAN_FEATURES)
         span_model = LinearModel.from_dict(weights["span_neural"], NEURAL_SPAN_FEATURES)
-        x = np.vstack([sentence_rows(g, span_model) for g in groups if g])
-        y = np.array([bears for g in groups for *_, bears in g])
+        x = np.vstack([second_stage_rows(top, span_model)[1] for top, _ in groups if top])
+        y = np.array([float(b) for top, bears in groups if top for b in bears])
         weights["sentence_neural"] = as_dict(fit(x, y), NEURAL_SENTENCE_FEATURES)
         return weights
 
