@@ -3,8 +3,10 @@
     .venv/bin/python scripts/train_span_scorer.py [--train ../shared/bench/train] [--folds 4]
 
 Each answerable train question becomes one example: the question, its gold supporting sentence
-(as our segmenter splits the corpus) and the answer's first occurrence in that sentence.
-all-MiniLM-L6-v2 gets a start/end head and is fine-tuned with its embeddings frozen.
+(as our segmenter splits the corpus) and the answer's first occurrence in that sentence. Retrieved
+sentences without the answer become examples whose answer is [CLS] ("no answer here"), for
+answerable and unanswerable questions alike (SQuAD 2.0 style). all-MiniLM-L6-v2 gets a
+start/end head and is fine-tuned with its embeddings frozen.
 
 Writes:
 - qa/span_scorer.npz: the model fine-tuned on every train question (what the service uses);
