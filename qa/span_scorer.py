@@ -99,8 +99,11 @@ def load_torch_model(weights: Path | None = SPAN_SCORER_WEIGHTS, base: str | Non
         delta = np.load(weights)
         state = model.state_dict()
         unknown = [k for k in delta.files if k not in state]
-        if unknown:
-            raise ModelUnavailable(f"span scorer weights do not fit the base model ({unknown[0]})")
+        missing = [k for k in trainable_names(model) if k not in delta.files]
+        if unknown or missing:
+            raise ModelUnavailable("span scorer weights do not fit the base model "
+                                   f"({(unknown or missing)[0]}): run "
+                                   "scripts/train_span_scorer.py")
         model.load_state_dict({k: torch.from_numpy(delta[k].astype(np.float32))
                                for k in delta.files}, strict=False)
     return model.eval()
@@ -180,9 +183,9 @@ _EXPORTS: dict[tuple, tuple[Path, float]] = {}  # (weights, mtime) -> (ONNX file
 def span_scorer_export(check_sentences: list[str]) -> tuple[Path, float]:
     """The ONNX span scorer (exported and checked against torch once per process and weights
     file) and its largest logit difference from torch."""
+    import atexit
     import shutil
     import tempfile
-    import atexit
     if not SPAN_SCORER_WEIGHTS.is_file():
         raise ModelUnavailable(f"{SPAN_SCORER_WEIGHTS} is missing: run "
                                "scripts/train_span_scorer.py")

@@ -77,3 +77,14 @@ def test_one_thread_and_all_cores_give_the_same_scores(index_dir):
     for a, b in zip(one, every):
         assert np.allclose(a.start, b.start, atol=1e-4) and np.allclose(a.end, b.end, atol=1e-4)
         assert a.null == pytest.approx(b.null, abs=1e-4)
+
+
+def test_weights_that_do_not_fit_the_base_model_are_refused(tmp_path):
+    from qa.errors import ModelUnavailable
+    from qa.span_scorer import SPAN_SCORER_WEIGHTS, load_torch_model
+    delta = dict(np.load(SPAN_SCORER_WEIGHTS))
+    delta.pop(sorted(delta)[0])
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, **delta)
+    with pytest.raises(ModelUnavailable, match="do not fit the base model"):
+        load_torch_model(partial)
