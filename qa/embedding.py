@@ -105,32 +105,41 @@ QUERY_ENCODER_FILE = "query_encoder.onnx"
 ONNX_MAX_DIFF = 1e-4  # largest acceptable |onnx - torch| of any vector component
 
 
-def export_query_encoder(embedder: Embedder, path: Path, check_texts: list[str]) -> Path:
-    """Export the embedder's transformer (last hidden state) to an ONNX file at `path`."""
+ONNX_INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
+
+
+def export_transformer(model, select, sample, path: Path, output_names: list[str]) -> Path:
+    """Export a BERT-style torch `model` to ONNX at `path`, batch and token axes dynamic;
+    `select(outputs)` picks the exported tensors from the model's outputs."""
     import warnings
 
     import torch
-    model = embedder.model
-    transformer = model[0].auto_model.eval()
-    names = ["input_ids", "attention_mask", "token_type_ids"]
 
-    class LastHidden(torch.nn.Module):
-        def __init__(self, inner):
+    class Exported(torch.nn.Module):
+        def __init__(self):
             super().__init__()
-            self.inner = inner
+            self.inner = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return select(self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                                     token_type_ids=token_type_ids))
 
-    sample = model.tokenizer(["a question to trace the graph"], return_tensors="pt")
+    axes = {n: {0: "batch", 1: "tokens"} for n in ONNX_INPUTS + output_names}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(LastHidden(transformer), tuple(sample[n] for n in names), str(path),
-                          input_names=names, output_names=["hidden"],
-                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["hidden"]},
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(Exported().eval(), tuple(sample[n] for n in ONNX_INPUTS), str(path),
+                          input_names=ONNX_INPUTS, output_names=output_names,
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+    model.eval()  # export restores the wrapper's mode, which may reach the model
     return path
+
+
+def export_query_encoder(embedder: Embedder, path: Path, check_texts: list[str]) -> Path:
+    """Export the embedder's transformer (last hidden state) to an ONNX file at `path`."""
+    model = embedder.model
+    sample = model.tokenizer(["a question to trace the graph"], return_tensors="pt")
+    return export_transformer(model[0].auto_model.eval(), lambda out: out.last_hidden_state,
+                              sample, path, ["hidden"])
 
 
 class OnnxQueryEncoder:

@@ -146,34 +146,12 @@ class TorchSpanScorer:
 def export_span_scorer(path: Path, check_sentences: list[str]) -> float:
     """Export the assembled span scorer to ONNX at `path`; returns its largest logit
     difference from torch over a few sentences (refused above ONNX_MAX_DIFF)."""
-    import warnings
-
-    import torch
+    from .embedding import export_transformer
     torch_scorer = TorchSpanScorer()
-    model = torch_scorer.model
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-
-    class Logits(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids)
-            return out.start_logits, out.end_logits
-
     sample = torch_scorer.tokenizer(["a question"], ["a sentence to trace the graph"],
                                     return_tensors="pt")
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Logits(model).eval(), tuple(sample[n] for n in names), str(path),
-                          input_names=names, output_names=["start", "end"],
-                          dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names},
-                                        "start": {0: "batch", 1: "tokens"},
-                                        "end": {0: "batch", 1: "tokens"}},
-                          opset_version=17, dynamo=False)
-    model.eval()  # export restores the wrapper's (training) mode on the model
+    export_transformer(torch_scorer.model, lambda out: (out.start_logits, out.end_logits),
+                       sample, path, ["start", "end"])
     return _max_diff(OnnxSpanScorer(path), torch_scorer, check_sentences)
 
 

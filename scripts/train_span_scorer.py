@@ -102,13 +102,11 @@ def negatives(train_dir: Path, items: list[dict]) -> list[dict]:
     out = []
     for item, vector in zip(items, vectors):
         wanted = NEGATIVES_ANSWERABLE if item["answers"] else NEGATIVES_UNANSWERABLE
-        for hit in retriever.retrieve(vector, item["question"], k=10):
-            text = store.sentences[hit.sentence_id].text
-            if len([e for e in out if e["id"] == item["id"]]) >= wanted:
-                break
-            if not bears_answer(text, item["answers"]):
-                out.append({"id": item["id"], "question": item["question"], "sentence": text,
-                            "start": None, "end": None})
+        texts = [store.sentences[h.sentence_id].text
+                 for h in retriever.retrieve(vector, item["question"], k=10)]
+        out.extend({"id": item["id"], "question": item["question"], "sentence": text,
+                    "start": None, "end": None}
+                   for text in [t for t in texts if not bears_answer(t, item["answers"])][:wanted])
     return out
 
 
