@@ -52,7 +52,10 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
                               "convert it to UTF-8 or remove it from the corpus") from exc
         metadata = read_metadata(path)
         title = str(metadata.get("title") or derive_title(text, path))
-        documents.append(Document(doc_id=doc_id, text=text, title=title, metadata=metadata))
+        date, publisher = derive_dateline(text)
+        documents.append(Document(doc_id=doc_id, text=text, title=title, metadata=metadata,
+                                  date=_text_or_none(metadata.get("date")) or date,
+                                  publisher=_text_or_none(metadata.get("publisher")) or publisher))
     if not documents:
         raise CorpusError(f"corpus folder {str(corpus_dir)!r} holds no .txt or .md files")
     return documents
@@ -80,6 +83,27 @@ def derive_title(text: str, path: Path) -> str:
         if line and not is_boilerplate(line) and len(line) <= 200:
             return line
     return path.stem.replace("_", " ")
+
+
+def derive_dateline(text: str, lines: int = 8) -> tuple[str | None, str | None]:
+    """Date and publisher (byline) from a dateline among the first few lines ("Oct 31, 2025 |
+    BAKTH"), else (None, None)."""
+    from .segmentation import is_boilerplate, parse_dateline
+    seen = 0
+    for line in text.splitlines():
+        if is_boilerplate(line):
+            continue
+        found = parse_dateline(line)
+        if found:
+            return found
+        seen += 1
+        if seen == lines:
+            break
+    return None, None
+
+
+def _text_or_none(value) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def _metadata_path(path: Path) -> Path:

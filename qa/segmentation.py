@@ -23,6 +23,12 @@ NAVIGATION_WORDS = frozenset("home news previous next post posts share menu sear
                              "subscribe back top related tags print email".split())
 BREADCRUMB_RE = re.compile(r"^\s*[\w ]+\s*>(\s*[\w ]*\s*>?)*\s*$")
 NUMBERED_HEADING_RE = re.compile(r"^\s*(#{1,6}\s+|\d{1,2}(\.\d+)*[.)]?\s+)\S")
+# A dateline: "Oct 31, 2025 |BAKTH", "31 October 2025 - Reuters", "2025-10-31"
+MONTH_NAMES = ("jan feb mar apr may jun jul aug sep sept oct nov dec january february march april "
+               "june july august september october november december").split()
+DATELINE_RE = re.compile(
+    r"^\s*(?P<date>(?P<m1>[A-Za-z]{3,9})\.? \d{1,2}, \d{4}|\d{1,2} (?P<m2>[A-Za-z]{3,9})\.? \d{4}"
+    r"|\d{4}-\d{2}-\d{2})\s*(?:[|·•—–-]\s*(?P<byline>[^|·•]{1,60}?))?\s*$")
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +59,17 @@ def is_heading(line: str) -> bool:
     return len(stripped.split()) <= HEADING_MAX_WORDS and not stripped.endswith(SENTENCE_END)
 
 
+def parse_dateline(line: str) -> tuple[str, str | None] | None:
+    """(date, byline or None) if the line is a dateline, else None."""
+    match = DATELINE_RE.match(line)
+    if not match:
+        return None
+    month = (match.group("m1") or match.group("m2") or "").lower()
+    if month and month not in MONTH_NAMES:
+        return None
+    return match.group("date"), match.group("byline") or None
+
+
 def heading_name(line: str) -> str:
     return line.strip().lstrip("#").strip()
 
@@ -72,10 +89,10 @@ def split_sentences(document: Document, first_index: int = 0) -> list[Sentence]:
             lead = len(line) - len(line.lstrip())
             start, end = base + lead, base + len(line.rstrip())
             name = heading_name(line)
-            if name != document.title:
+            if name != document.title and not parse_dateline(line):
                 section = name
             sentences.append(Sentence(first_index + len(sentences), document.doc_id, start, end,
-                                      text[start:end], section if name != document.title else None,
+                                      text[start:end], None if name == document.title else section,
                                       kind="heading"))
             continue
         for a, b in splitter.span_tokenize(line):

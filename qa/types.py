@@ -14,6 +14,8 @@ class Document:
     text: str
     title: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    date: str | None = None       # from the metadata file, else from a dateline in the text
+    publisher: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,19 @@ def test_derived_title_skips_boilerplate(tmp_path):
     assert load_corpus(tmp_path)[0].title == "Real Title"
 
 
+def test_date_and_publisher_come_from_the_dateline_unless_the_metadata_says(tmp_path):
+    text = "Home>News >\n\nA Headline\n\nOct 31, 2025 |BAKTH\n\nBody text."
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "b.txt.meta.json").write_text(json.dumps({"publisher": "Given"}))
+    (tmp_path / "c.txt").write_text("A Headline\n\nNo dateline, 2025 here.", encoding="utf-8")
+    docs = {d.doc_id: d for d in load_corpus(tmp_path)}
+    assert (docs["a.txt"].date, docs["a.txt"].publisher) == ("Oct 31, 2025", "BAKTH")
+    assert (docs["b.txt"].date, docs["b.txt"].publisher) == ("Oct 31, 2025", "Given")
+    assert (docs["c.txt"].date, docs["c.txt"].publisher) == (None, None)
+    assert docs["a.txt"].text == text
+
+
 def test_article_is_bundled_byte_for_byte():
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent

@@ -1,8 +1,9 @@
 """Sentence splitting, headings, sections, boilerplate and exact offsets."""
 
+import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from qa.segmentation import is_boilerplate, make_passages, split_sentences
+from qa.segmentation import is_boilerplate, make_passages, parse_dateline, split_sentences
 from qa.types import Document
 
 
@@ -32,6 +33,26 @@ def test_headings_set_the_section_of_following_sentences():
     assert by_text["Two."].section == "01 First Part"
     assert by_text["Three here."].section == "02 Second Part"
     assert by_text["Title Line"].section is None
+
+
+@pytest.mark.parametrize("line,expected", [
+    ("Oct 31, 2025 |BAKTH", ("Oct 31, 2025", "BAKTH")),
+    ("31 October 2025 - Reuters", ("31 October 2025", "Reuters")),
+    ("Sept. 9, 2024 · AP News", ("Sept. 9, 2024", "AP News")),
+    ("2025-10-31", ("2025-10-31", None)),
+    ("Tuesday 5, 2020", None),
+    ("01 Sino-U.S. Economic Consensus", None),
+])
+def test_datelines_are_recognised(line, expected):
+    assert parse_dateline(line) == expected
+
+
+def test_a_dateline_is_citable_but_names_no_section():
+    text = "Title Line\n\nOct 31, 2025 |BAKTH\n\nFirst sentence.\n\n01 Part\n\nSecond one."
+    by_text = {s.text: s for s in split_sentences(doc(text, title="Title Line"))}
+    assert by_text["Oct 31, 2025 |BAKTH"].section is None
+    assert by_text["First sentence."].section is None
+    assert by_text["Second one."].section == "01 Part"
 
 
 def test_boilerplate_is_never_indexed():

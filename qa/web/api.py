@@ -132,14 +132,16 @@ def health():
 
 @bp.get("/documents")
 def documents():
-    return jsonify([{"doc_id": d.doc_id, "title": d.title, "length": len(d.text)}
+    return jsonify([{"doc_id": d.doc_id, "title": d.title, "date": d.date,
+                     "publisher": d.publisher, "length": len(d.text)}
                     for d in get_pipeline().store.documents.values()])
 
 
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
     found = find_document(doc_id)
-    return jsonify({"doc_id": found.doc_id, "title": found.title, "metadata": found.metadata,
+    return jsonify({"doc_id": found.doc_id, "title": found.title, "date": found.date,
+                    "publisher": found.publisher, "metadata": found.metadata,
                     "text": found.text, "length": len(found.text)})
 
 

@@ -112,17 +112,29 @@ def openapi_document(settings) -> dict:
         },
         "DocumentSummary": {
             "type": "object",
-            "required": ["doc_id", "title", "length"],
+            "required": ["doc_id", "title", "date", "publisher", "length"],
             "additionalProperties": False,
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},
+                           "date": {**NULLABLE_STRING,
+                                    "description": "From the metadata file, else from a "
+                                                   "dateline such as 'Oct 31, 2025 | BAKTH'."},
+                           "publisher": {**NULLABLE_STRING,
+                                         "description": "From the metadata file, else the "
+                                                        "dateline's byline."},
                            "length": {"type": "integer", "minimum": 0,
                                       "description": "Length of the text in code points."}},
         },
         "Document": {
             "type": "object",
-            "required": ["doc_id", "title", "metadata", "text", "length"],
+            "required": ["doc_id", "title", "date", "publisher", "metadata", "text", "length"],
             "additionalProperties": False,
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},
+                           "date": {**NULLABLE_STRING,
+                                    "description": "From the metadata file, else from a "
+                                                   "dateline such as 'Oct 31, 2025 | BAKTH'."},
+                           "publisher": {**NULLABLE_STRING,
+                                         "description": "From the metadata file, else the "
+                                                        "dateline's byline."},
                            "metadata": {"type": "object",
                                         "description": "From <file>.meta.json, if any."},
                            "text": {"type": "string",
