@@ -38,12 +38,9 @@ from qa.reading import (NEURAL_DEPTH, NO_SPAN, READ_DEPTH, LinearModel, Reader, 
                         attach_neural, neural_span_rows, second_stage_rows, soft_alignment,
                         span_rows)
 from qa.span_scorer import TorchSpanScorer, load_torch_model  # noqa: E402
-from near_misses import SUFFIX, near_miss_questions, original_id  # noqa: E402
-from train_span_scorer import FOLD_DIR, SEED, fold_of, fold_path  # noqa: E402
+from train_span_scorer import FOLD_DIR, fold_of, fold_path  # noqa: E402
 from qa.retrieval import HybridRetriever  # noqa: E402
 from qa.store import DocumentStore  # noqa: E402
-
-NEAR_MISSES = False  # learn the reader from near misses too (near_misses.py)
 
 
 
@@ -162,7 +159,7 @@ def second_stage_data(reader, store, items, retrieved, question_tokens, token_sc
 def confidence_data(reader, items, retrieved, question_tokens, token_scores,
                     selection="sentence"):
     """Features and correctness of each question's best span (as `selection` picks it)."""
-    xs, ys, f1s, has, real = [], [], [], [], []
+    xs, ys, f1s, has = [], [], [], []
     for item, hits, tokens, scores in zip(items, retrieved, question_tokens, token_scores):
         q = analyse(item["question"])
         read = reader.read_sentences(q, hits, tokens, scores)
@@ -179,8 +176,7 @@ def confidence_data(reader, items, retrieved, question_tokens, token_scores,
         ys.append(float(f1 >= 0.5))
         f1s.append(f1)
         has.append(bool(item["answers"]))
-        real.append(SUFFIX not in item["id"])
-    return np.vstack(xs), np.array(ys), np.array(f1s), np.array(has), np.array(real)
+    return np.vstack(xs), np.array(ys), np.array(f1s), np.array(has)
 
 
 def main() -> int:
@@ -196,16 +192,12 @@ def main() -> int:
     build_index(args.train / "corpus", index_dir, embedder, query_encoder=False)
     store = DocumentStore.load(index_dir)
     items = load_gold(args.train / "gold.jsonl")
-    if NEAR_MISSES:  # learned from, never measured: the figures below are on the real questions
-        items += near_miss_questions(items, [d.text for d in store.documents.values()], SEED)
-    real = np.array([SUFFIX not in it["id"] for it in items])
     retriever = HybridRetriever(store)
     vectors, question_tokens = embedder.encode_with_tokens([it["question"] for it in items])
     retrieved = [retriever.retrieve(v, it["question"], k=READ_DEPTH)
                  for v, it in zip(vectors, items)]
     token_scores = out_of_fold_token_scores(store, items, retrieved)
-    print(f"{real.sum()} train questions and {(~real).sum()} near misses, "
-          f"{len(store.sentences)} sentences", file=sys.stderr)
+    print(f"{len(items)} train questions, {len(store.sentences)} sentences", file=sys.stderr)
 
     placeholder = json.loads((Path(__file__).resolve().parents[1] / "qa" /
                               "reader_weights.json").read_text())
@@ -239,30 +231,25 @@ def main() -> int:
 
     # out-of-fold confidence features
     rng = np.random.default_rng(0)
-    order = rng.permutation(np.flatnonzero(real))
-    fold_of_real = {int(i): k for k, f in enumerate(np.array_split(order, args.folds)) for i in f}
-    index_of = {it["id"]: i for i, it in enumerate(items)}
-    # a near miss is held out with the question it was made from
-    fold_index = np.array([fold_of_real[index_of[original_id(it["id"])]] for it in items])
-    folds = [np.flatnonzero(fold_index == k) for k in range(args.folds)]
+    order = rng.permutation(len(items))
+    folds = np.array_split(order, args.folds)
     fold_readers = []
     for k, held_out in enumerate(folds):
         train_idx = np.concatenate([f for j, f in enumerate(folds) if j != k])
         fold_readers.append(Reader(store, weights=train_models(train_idx)))
 
     def out_of_fold(selection):
-        cx, cy, cf1, chas, creal = [], [], [], [], []
+        cx, cy, cf1, chas = [], [], [], []
         for reader, held_out in zip(fold_readers, folds):
-            x, y, f1, has, is_real = confidence_data(reader, [items[i] for i in held_out],
+            x, y, f1, has = confidence_data(reader, [items[i] for i in held_out],
                                             [retrieved[i] for i in held_out],
                                             [question_tokens[i] for i in held_out],
                                             [token_scores[i] for i in held_out], selection)
-            cx.append(x), cy.append(y), cf1.append(f1), chas.append(has), creal.append(is_real)
-        cx, cy, creal = np.vstack(cx), np.concatenate(cy), np.concatenate(creal)
+            cx.append(x), cy.append(y), cf1.append(f1), chas.append(has)
+        cx, cy = np.vstack(cx), np.concatenate(cy)
+        cf1, chas = np.concatenate(cf1), np.concatenate(chas)
         confidence = fit(cx, cy)
-        # measured on the real questions only (near misses are learned from, not measured)
-        probs = confidence.predict_proba(cx[creal])[:, 1]
-        cf1, chas = np.concatenate(cf1)[creal], np.concatenate(chas)[creal]
+        probs = confidence.predict_proba(cx)[:, 1]
         # The threshold that maximises SQuAD v2 F1 on the out-of-fold train predictions (the
         # official v2 evaluation's "best threshold"): answered -> its F1; abstained -> 1 if
         # the question is unanswerable, else 0.

@@ -36,22 +36,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from qa.evaluation import load_gold  # noqa: E402
 from qa.indexing import segment_corpus  # noqa: E402
 from qa.loading import load_corpus  # noqa: E402
-from near_misses import near_miss_questions, original_id  # noqa: E402
-from synthetic_questions import synthetic_examples  # noqa: E402
 from qa.span_scorer import (MAX_TOKENS, SPAN_SCORER_WEIGHTS, base_model_path,  # noqa: E402
                             load_torch_model, save_delta)
 
 FOLD_DIR = ROOT / ".cache" / "span-scorer"
 EPOCHS, LEARNING_RATE, BATCH, SEED = 8, 1e-4, 16, 0
 NEGATIVES_ANSWERABLE, NEGATIVES_UNANSWERABLE = 1, 2
-SYNTHETIC = False  # add cloze questions made from the train corpus (synthetic_questions.py)
-NEAR_MISSES = False  # and near misses of train questions, pointed at [CLS] (near_misses.py)
 
 
 def fold_of(question_id: str, folds: int) -> int:
     """A question's fold: fixed by its id, so both training scripts agree."""
-    key = original_id(question_id)  # a near miss goes with the question it was made from
-    return int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % folds
+    return int(hashlib.sha1(question_id.encode("utf-8")).hexdigest(), 16) % folds
 
 
 def fold_path(k: int, folds: int) -> Path:
@@ -71,43 +66,23 @@ def examples(train_dir: Path) -> list[dict]:
     sentences, _ = segment_corpus(documents)
     items = load_gold(train_dir / "gold.jsonl")
     out = negatives(train_dir, items)
-    supporting = {}  # question id -> (index, sentence) of its supporting sentence
     for item in items:
         evidence = (item.get("evidence") or "").strip()
         if not item["answers"] or not evidence:
             continue
-        for index, sentence in enumerate(sentences):
+        for sentence in sentences:
             pos = texts[sentence.doc_id].find(evidence)
             if pos >= 0 and sentence.start < pos + len(evidence) and pos < sentence.end:
                 break
         else:
             continue
-        supporting[item["id"]] = (index, sentence)
         for answer in item["answers"]:
             k = sentence.text.find(answer)
             if k >= 0:
                 out.append({"id": item["id"], "question": item["question"],
-                            "sentence": sentence.text, "start": k, "end": k + len(answer),
-                            "sources": (index,)})
+                            "sentence": sentence.text, "start": k, "end": k + len(answer)})
                 break
-    if NEAR_MISSES:
-        for near in near_miss_questions(items, list(texts.values()), SEED):
-            if original_id(near["id"]) not in supporting:
-                continue
-            index, sentence = supporting[original_id(near["id"])]
-            out.append({"id": near["id"], "question": near["question"], "sentence": sentence.text,
-                        "start": None, "end": None, "sources": (index,)})
-    return out + synthetic_examples(sentences, SEED) if SYNTHETIC else out
-
-
-def fold_train(data: list[dict], k: int, folds: int) -> list[dict]:
-    """Fold k's training examples: the other folds' questions, and the synthetic questions
-    made from no sentence that answers a question of fold k."""
-    real = [ex for ex in data if not ex["id"].startswith("synthetic-")]
-    held_out = {i for ex in real if fold_of(ex["id"], folds) == k for i in ex.get("sources", ())}
-    return [ex for ex in real if fold_of(ex["id"], folds) != k] + [
-        ex for ex in data if ex["id"].startswith("synthetic-")
-        and not held_out.intersection(ex["sources"])]
+    return out
 
 
 def negatives(train_dir: Path, items: list[dict]) -> list[dict]:
@@ -207,20 +182,16 @@ def main() -> int:
     torch.set_num_threads(os.cpu_count() or 1)
     data = examples(args.train)
     print(f"{len(data)} training examples ({sum(ex['start'] is None for ex in data)} without "
-          f"an answer, {sum(ex['id'].startswith('synthetic-') for ex in data)} synthetic) "
-          f"from {args.train}", file=sys.stderr)
+          f"an answer) from {args.train}", file=sys.stderr)
     FOLD_DIR.mkdir(parents=True, exist_ok=True)
     for k in range(args.folds):
-        train = fold_train(data, k, args.folds)
-        print(f"fold {k + 1}/{args.folds}: {len(train)} examples", file=sys.stderr)
+        train = [ex for ex in data if fold_of(ex["id"], args.folds) != k]
         save_delta(fine_tune(train, f"fold {k + 1}/{args.folds} "), fold_path(k, args.folds))
     model = fine_tune(data, "all ")
     save_delta(model, args.out)
     (FOLD_DIR / "trained.json").write_text(json.dumps(
         {"train": str(args.train), "folds": args.folds, "examples": len(data),
          "negatives": sum(ex["start"] is None for ex in data),
-         "synthetic": sum(ex["id"].startswith("synthetic-") for ex in data),
-         "near_misses": sum("~near-miss" in ex["id"] for ex in data),
          "epochs": EPOCHS, "learning_rate": LEARNING_RATE}) + "\n")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0
