@@ -263,13 +263,16 @@ def test_health(client, pipeline):
 
 def test_documents_list_and_detail(client, pipeline):
     listed = client.get("/api/documents").get_json()
-    assert listed == [{"doc_id": d.doc_id, "title": d.title, "length": len(d.text)}
+    assert listed == [{"doc_id": d.doc_id, "title": d.title, "date": d.date,
+                       "publisher": d.publisher, "length": len(d.text)}
                       for d in pipeline.store.documents.values()]
+    assert {(d["date"], d["publisher"]) for d in listed} == {("Oct 31, 2025", "BAKTH")}
     for item in listed:
         response = client.get(f"/api/documents/{item['doc_id']}")
         assert response.status_code == 200
         document = pipeline.store.documents[item["doc_id"]]
         assert response.get_json() == {"doc_id": document.doc_id, "title": document.title,
+                                        "date": document.date, "publisher": document.publisher,
                                         "metadata": document.metadata, "text": document.text,
                                         "length": len(document.text)}
 

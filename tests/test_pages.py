@@ -141,7 +141,8 @@ def test_user_text_is_escaped(client, payload):
 
 def test_escaping_of_document_text_title_and_answer(pipeline):
     text = 'Intro.\n\nThe <script>alert(1)</script> tag & "quotes" are text.\nEnd.'
-    evil = Document("evil/<doc>.txt", text, '<img src=x onerror=alert(1)> title')
+    evil = Document("evil/<doc>.txt", text, '<img src=x onerror=alert(1)> title',
+                    date="<img src=x>", publisher="<b>pub</b>")
     start = text.index("<script>")
 
     def ask(question, top_k=None):
@@ -154,6 +155,7 @@ def test_escaping_of_document_text_title_and_answer(pipeline):
                  page(client, "/documents/evil/%3Cdoc%3E.txt",
                       query_string={"start": start, "end": start + 25})):
         assert "<script>alert" not in body and "<img" not in body and "<b>sec" not in body
+        assert "<b>pub" not in body
         assert only_our_script(body)
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
@@ -178,6 +180,11 @@ def test_document_page_highlights_the_cited_span(client, pipeline):
     assert "\n" in article  # line breaks are kept (and shown by white-space: pre-wrap)
     css = client.get("/static/style.css").get_data(as_text=True)
     assert re.search(r"\.doc-text\s*{[^}]*white-space:\s*pre-wrap", css)
+
+
+def test_document_page_and_list_show_date_and_publisher(client):
+    for body in (page(client, "/documents/article.txt"), page(client, "/")):
+        assert "BAKTH · Oct 31, 2025 · article.txt" in body
 
 
 @pytest.mark.parametrize("query", [{}, {"start": "5"}, {"start": "10", "end": "5"},
