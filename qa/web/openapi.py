@@ -25,6 +25,13 @@ NULLABLE_STRING = {"type": ["string", "null"]}
 OFFSET = {"type": "integer", "minimum": 0,
           "description": "Offset in Unicode code points into the document text."}
 
+DATE_AND_PUBLISHER = {
+    "date": {**NULLABLE_STRING, "description": "From the metadata file, else from a dateline "
+                                               "such as 'Oct 31, 2025 | BAKTH'."},
+    "publisher": {**NULLABLE_STRING, "description": "From the metadata file, else the "
+                                                    "dateline's byline."},
+}
+
 
 def openapi_document(settings) -> dict:
     max_top_k = settings.max_top_k
@@ -115,12 +122,7 @@ def openapi_document(settings) -> dict:
             "required": ["doc_id", "title", "date", "publisher", "length"],
             "additionalProperties": False,
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},
-                           "date": {**NULLABLE_STRING,
-                                    "description": "From the metadata file, else from a "
-                                                   "dateline such as 'Oct 31, 2025 | BAKTH'."},
-                           "publisher": {**NULLABLE_STRING,
-                                         "description": "From the metadata file, else the "
-                                                        "dateline's byline."},
+                           **DATE_AND_PUBLISHER,
                            "length": {"type": "integer", "minimum": 0,
                                       "description": "Length of the text in code points."}},
         },
@@ -129,12 +131,7 @@ def openapi_document(settings) -> dict:
             "required": ["doc_id", "title", "date", "publisher", "metadata", "text", "length"],
             "additionalProperties": False,
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},
-                           "date": {**NULLABLE_STRING,
-                                    "description": "From the metadata file, else from a "
-                                                   "dateline such as 'Oct 31, 2025 | BAKTH'."},
-                           "publisher": {**NULLABLE_STRING,
-                                         "description": "From the metadata file, else the "
-                                                        "dateline's byline."},
+                           **DATE_AND_PUBLISHER,
                            "metadata": {"type": "object",
                                         "description": "From <file>.meta.json, if any."},
                            "text": {"type": "string",
