@@ -24,7 +24,7 @@ from .loading import corpus_fingerprint
 from .text import content_stems
 from .types import Document, Passage, Sentence
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: documents carry date and publisher; datelines name no section
 MANIFEST = "manifest.json"
 TOKEN_FILES = ("sentence_tokens.npy", "sentence_token_spans.npy", "sentence_token_rows.npy")
 # Above this many vectors, search an HNSW graph instead of scanning every vector.
