@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
+from .candidates import MONTHS
 from .types import Document, Passage, Sentence
 
 # Abbreviations Punkt must not end a sentence on (lower case, without the final period).
@@ -24,8 +25,6 @@ NAVIGATION_WORDS = frozenset("home news previous next post posts share menu sear
 BREADCRUMB_RE = re.compile(r"^\s*[\w ]+\s*>(\s*[\w ]*\s*>?)*\s*$")
 NUMBERED_HEADING_RE = re.compile(r"^\s*(#{1,6}\s+|\d{1,2}(\.\d+)*[.)]?\s+)\S")
 # A dateline: "Oct 31, 2025 |BAKTH", "31 October 2025 - Reuters", "2025-10-31"
-MONTH_NAMES = ("jan feb mar apr may jun jul aug sep sept oct nov dec january february march april "
-               "june july august september october november december").split()
 DATELINE_RE = re.compile(
     r"^\s*(?P<date>(?P<m1>[A-Za-z]{3,9})\.? \d{1,2}, \d{4}|\d{1,2} (?P<m2>[A-Za-z]{3,9})\.? \d{4}"
     r"|\d{4}-\d{2}-\d{2})\s*(?:[|·•—–-]\s*(?P<byline>[^|·•]{1,60}?))?\s*$")
@@ -65,7 +64,7 @@ def parse_dateline(line: str) -> tuple[str, str | None] | None:
     if not match:
         return None
     month = (match.group("m1") or match.group("m2") or "").lower()
-    if month and month not in MONTH_NAMES:
+    if month and month not in MONTHS:
         return None
     return match.group("date"), match.group("byline") or None
 
