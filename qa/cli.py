@@ -1,4 +1,4 @@
-"""Command line: `python -m qa build | ask | eval | serve | bench`."""
+"""Command line: `python -m qa build | ask | eval | serve | bench | train`."""
 
 from __future__ import annotations
 
@@ -53,12 +53,26 @@ def _parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--out", type=Path, default=Path("bench-results.json"))
     p.add_argument("--quick", action="store_true", help="shorter runs (for a smoke check)")
+
+    p = sub.add_parser("train", help="relearn the reader from the SQuAD training data")
+    p.add_argument("--squad", type=Path, default=Path("../shared/squad/train.jsonl.gz"),
+                   help="SQuAD-format training paragraphs (.jsonl or .jsonl.gz)")
+    p.add_argument("--bench-train", type=Path, default=Path("../shared/bench/train"),
+                   help="extra training corpus with gold.jsonl ('' to skip)")
+    p.add_argument("--out", type=Path, help="weights file (default qa/reader_weights.npz)")
+    p.add_argument("--work", type=Path, default=Path(".cache/reader-train"),
+                   help="checkpoints and intermediate files (a run resumes from here)")
+    p.add_argument("--fresh", action="store_true", help="ignore an earlier checkpoint")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps (resume later)")
+    p.add_argument("--limit", type=int, help="train on the first N examples only (a smoke run)")
+    p.add_argument("--skip-fine-tune", action="store_true",
+                   help="keep the weights, redo only the calibration")
     return parser
 
 
 def _settings(args) -> Settings:
     return Settings.from_env(
-        corpus_dir=getattr(args, "corpus", None), index_dir=args.index, model_path=args.model,
+        corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None), model_path=getattr(args, "model", None),
         host=getattr(args, "host", None), port=getattr(args, "port", None),
         workers=getattr(args, "workers", None), threads=getattr(args, "threads", None))
 
@@ -149,5 +163,10 @@ def cmd_bench(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_train(args, settings: Settings) -> int:
+    from .train_reader import run_training
+    return run_training(args, settings)
+
+
 COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "train": cmd_train}

@@ -1,0 +1,76 @@
+"""What a question pins down: the years, numbers and names it states.
+
+A passage that lacks one of them probably answers a different question (another year, another
+country, another product): the reader counts such misses, and training makes near-miss questions
+by swapping one of them for another of the same kind.
+"""
+
+from __future__ import annotations
+
+import re
+
+YEAR_RE = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
+NUMBER_RE = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![\w])")
+# A run of capitalised words (a name), "of"/"the"/"de" allowed inside.
+NAME_RE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’-]*)*")
+LEADING_WORDS = frozenset("what which who whom whose when where why how in on at by for from "
+                          "the a an is was are were did do does during after before "
+                          "according".split())
+SENTENCE_START = ".!?\"“:"
+
+
+def specifics(text: str, skip_first: bool = True) -> list[tuple[str, str]]:
+    """(kind, string) of the years, numbers and names in a text, kind being "year", "number"
+    or "name". With `skip_first`, a name's first word is dropped at the start of the text or
+    of a sentence, where a capital says nothing."""
+    found = [("year", m.group()) for m in YEAR_RE.finditer(text)]
+    years = {s for _, s in found}
+    found += [("number", m.group()) for m in NUMBER_RE.finditer(text) if m.group() not in years]
+    for m in NAME_RE.finditer(text):
+        name = m.group()
+        words = name.split()
+        if skip_first and (m.start() == 0 or
+                           text[max(0, m.start() - 4):m.start()].rstrip()[-1:] in SENTENCE_START):
+            words = words[1:]
+            if not words:
+                continue
+            name = " ".join(words)
+        if words and words[0].lower() not in LEADING_WORDS:
+            found.append(("name", name))
+    return found
+
+
+def _name_words(name: str) -> list[str]:
+    """A name's words, lower case, without possessives, split at hyphens ("January-September")."""
+    words = [re.sub(r"['’]s?$", "", w) for w in re.findall(r"[\w'’]+", name.lower())]
+    return [w for w in words if w and w not in ("of", "the", "de")]
+
+
+def _word_stated(word: str, words: set[str]) -> bool:
+    """The word, or a form sharing its stem ("Chinese"/"China", "American"/"America")."""
+    if word in words:
+        return True
+    if len(word) < 6:
+        return False
+    stem = word[:max(4, len(word) - 3)]
+    return any(w.startswith(stem) for w in words)
+
+
+def missing_specifics(question: str, context: str) -> list[str]:
+    """The question's years, numbers and names that `context` does not state (a name counts as
+    stated when each of its words, or a form of it, is there, in any order; a number ignores
+    thousands commas)."""
+    low = context.lower()
+    words = set(re.findall(r"[\w'’]+", low)) | set(re.findall(r"[\w'’-]+", low))
+    digits = low.replace(",", "")
+    missing = []
+    for kind, value in specifics(question):
+        if kind == "name":
+            parts = _name_words(value)
+            if len(value) < 2 or not parts:
+                continue
+            if not all(_word_stated(p, words) for p in parts):
+                missing.append(value)
+        elif value.replace(",", "").lower() not in digits:
+            missing.append(value)
+    return missing

@@ -1,0 +1,57 @@
+"""`python -m qa train`: build the examples, fine-tune the reader, calibrate its confidence.
+
+1. Examples from ../shared/squad/train.jsonl.gz and ../shared/bench/train (qa/training_data.py),
+   leaving out the held-out articles.
+2. Fine-tuning (qa/training.py), resumable from checkpoints in --work.
+3. Calibration on the held-out articles (qa/calibration.py): the confidence model and the
+   answer threshold, written to qa/reader_calibration.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from .config import Settings
+from .reader_model import READER_WEIGHTS
+
+
+def run_training(args, settings: Settings) -> int:
+    from .training import TrainConfig, fine_tune, log
+    from .training_data import bench_paragraphs, held_out, make_examples, read_squad
+    if not Path(args.squad).is_file():
+        print(f"error: no SQuAD training file at {args.squad}: pass --squad PATH",
+              file=sys.stderr)
+        return 2
+    started = time.time()
+    out = Path(args.out or READER_WEIGHTS)
+    paragraphs = read_squad(Path(args.squad))
+    train = [p for p in paragraphs if not held_out(p.title)]
+    heldout = [p for p in paragraphs if held_out(p.title)]
+    if args.bench_train and str(args.bench_train) and (Path(args.bench_train) / "gold.jsonl").is_file():
+        train += bench_paragraphs(Path(args.bench_train))
+    log(f"{len(paragraphs)} paragraphs read; {len({p.title for p in heldout})} articles held "
+        f"out for calibration ({time.time() - started:.0f} s)")
+    if not args.skip_fine_tune:
+        examples = make_examples(train)
+        if args.limit:
+            examples = examples[:args.limit]
+        log(f"{len(examples)} examples: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(Counter(e.kind for e in examples).items())) +
+            f" ({time.time() - started:.0f} s)")
+        summary = fine_tune(examples, out, Path(args.work), TrainConfig(), fresh=args.fresh,
+                            max_steps=args.max_steps)
+        summary["kinds"] = dict(Counter(e.kind for e in examples))
+        Path(args.work).mkdir(parents=True, exist_ok=True)
+        (Path(args.work) / "fine_tune.json").write_text(json.dumps(summary, indent=1) + "\n")
+        if not summary["finished"]:
+            log(f"stopped at step {summary['steps']}/{summary['total_steps']}: run the same "
+                "command again to resume")
+            return 0
+    from .calibration import calibrate
+    calibrate(heldout, out, Path(args.work), settings)
+    log(f"done in {(time.time() - started) / 60:.1f} min")
+    return 0

@@ -1,0 +1,236 @@
+"""Training examples for the span reader, made from SQuAD-format paragraphs.
+
+Each example is (question, window, answer character span or None). A window is a short run of
+consecutive sentences of one paragraph, as the reader sees a retrieved sentence with its
+neighbours. "None" (no answer in this window) comes from three sources:
+
+- SQuAD 2.0's own unanswerable questions, paired with the window most like them;
+- answerable questions paired with the window of their article most like the question that does
+  not hold the answer (what retrieval returns when it misses);
+- near-misses: an answerable question whose year, number or name is swapped for another of the
+  same kind from its article, paired with the window that answers the original question.
+
+Only the learning data (../shared/squad, ../shared/bench/train) may be passed in here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .constraints import specifics
+from .segmentation import sentence_splitter
+
+@dataclass(frozen=True)
+class Example:
+    """One reader example: `answer` is (start, end) in `window`, or None for "no answer"."""
+
+    qid: str
+    question: str
+    window: str
+    answer: tuple[int, int] | None
+    kind: str  # "answer" | "unanswerable" | "retrieved" | "swapped"
+
+
+@dataclass
+class Paragraph:
+    title: str
+    context: str
+    sentences: list[tuple[int, int]]
+    qas: list[dict]
+
+
+def read_squad(path: Path) -> list[Paragraph]:
+    """Paragraphs of a SQuAD-format jsonl(.gz) file, split into sentences our way."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    splitter = sentence_splitter()
+    out = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            p = json.loads(line)
+            spans = list(splitter.span_tokenize(p["context"])) or [(0, len(p["context"]))]
+            out.append(Paragraph(p["title"], p["context"], spans, p["qas"]))
+    return out
+
+
+# One of the two articles with SQuAD 2.0 unanswerable questions: held out so that confidence is
+# calibrated on real near-misses (the other one trains the reader).
+CALIBRATION_ARTICLES = frozenset({"Spectre_(2015_film)"})
+
+
+def held_out(title: str, share: float = 0.04) -> bool:
+    """Articles kept out of training to calibrate confidence on: CALIBRATION_ARTICLES and a
+    fixed share of the rest, chosen by the title's hash."""
+    if title in CALIBRATION_ARTICLES:
+        return True
+    digest = int(hashlib.sha1(title.encode("utf-8")).hexdigest(), 16)
+    return (digest % 10_000) / 10_000 < share
+
+
+def sentence_of(paragraph: Paragraph, char: int) -> int:
+    for i, (a, b) in enumerate(paragraph.sentences):
+        if char < b:
+            return i
+    return len(paragraph.sentences) - 1
+
+
+def window_text(paragraph: Paragraph, lo: int, hi: int) -> tuple[str, int]:
+    """Sentences lo..hi (inclusive) as one slice of the paragraph, and its start offset."""
+    a, b = paragraph.sentences[lo][0], paragraph.sentences[hi][1]
+    return paragraph.context[a:b], a
+
+
+def answer_window(paragraph: Paragraph, start: int, end: int, rng: random.Random,
+                  radius: int = 1):
+    """A window of up to 2*radius+1 sentences holding [start, end), the answer at a random
+    position in it (a retrieved neighbour of the answer's sentence reads the same window)."""
+    first, last = sentence_of(paragraph, start), sentence_of(paragraph, max(start, end - 1))
+    n = len(paragraph.sentences)
+    size = max(2 * radius + 1, last - first + 1)
+    lo = rng.randint(max(0, last - size + 1), first)
+    hi = min(n - 1, lo + size - 1)
+    return window_text(paragraph, lo, hi)
+
+
+def windows_of(paragraph: Paragraph, radius: int = 1) -> list[tuple[str, int, int]]:
+    """Every sentence's centred window: (text, first sentence, last sentence)."""
+    n = len(paragraph.sentences)
+    out = []
+    for i in range(n):
+        lo, hi = max(0, i - radius), min(n - 1, i + radius)
+        out.append((window_text(paragraph, lo, hi)[0], lo, hi))
+    return out
+
+
+def bears(text: str, answers: list[str]) -> bool:
+    low = text.lower()
+    return any(a.strip() and a.strip().lower() in low for a in answers)
+
+
+def swap_specific(question: str, window: str, pool: dict[str, list[str]],
+                  rng: random.Random) -> str | None:
+    """The question with one year, number or name that `window` states replaced by another of
+    the same kind from `pool` that `window` does not hold; None if there is no such swap."""
+    options = [(k, s) for k, s in specifics(question) if s in window]
+    rng.shuffle(options)
+    low = window.lower()
+    for kind, old in options:
+        candidates = [c for c in pool.get(kind, ()) if c != old and c.lower() not in low
+                      and c.lower() not in question.lower()]
+        if candidates:
+            new = rng.choice(candidates)
+            return question.replace(old, new, 1)
+    return None
+
+
+def article_pool(paragraphs: list[Paragraph]) -> dict[str, list[str]]:
+    pool: dict[str, set] = {"year": set(), "number": set(), "name": set()}
+    for p in paragraphs:
+        for kind, s in specifics(p.context):
+            if kind != "name" or len(s) > 3:
+                pool[kind].add(s)
+    return {k: sorted(v) for k, v in pool.items()}
+
+
+def most_similar(question: str, candidates: list[str]) -> list[int]:
+    """Indexes of `candidates` by word overlap with the question (idf-weighted), best first."""
+    import math
+    words = [set(re.findall(r"\w+", c.lower())) for c in candidates]
+    df: dict[str, int] = {}
+    for ws in words:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    n = len(candidates)
+    q = set(re.findall(r"\w+", question.lower()))
+    scores = [sum(math.log((n + 1) / df[w]) for w in q & ws) for ws in words]
+    return sorted(range(n), key=lambda i: -scores[i])
+
+
+def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int = 2,
+                  retrieved_share: float = 0.35, swapped_share: float = 0.3,
+                  unanswerable_windows: int = 2) -> list[Example]:
+    """Reader examples from `paragraphs` (see the module docstring), in a seeded order.
+
+    `per_paragraph` answerable questions at most are taken from each paragraph (more articles
+    and paragraphs for the same training time); of those, `retrieved_share` also get a
+    retrieved-negative example and `swapped_share` a near-miss example.
+    """
+    rng = random.Random(seed)
+    by_title: dict[str, list[Paragraph]] = {}
+    for p in paragraphs:
+        by_title.setdefault(p.title, []).append(p)
+    out: list[Example] = []
+    for title in sorted(by_title):
+        article = by_title[title]
+        pool = article_pool(article)
+        all_windows = [(w, pi) for pi, p in enumerate(article) for w, _, _ in windows_of(p)]
+        for pi, p in enumerate(article):
+            answerable = [q for q in p.qas if not q.get("is_impossible") and q["answers"]]
+            rng.shuffle(answerable)
+            for q in answerable[:per_paragraph]:
+                a = q["answers"][0]
+                start, end = a["answer_start"], a["answer_start"] + len(a["text"])
+                if p.context[start:end] != a["text"]:
+                    continue
+                window, offset = answer_window(p, start, end, rng)
+                out.append(Example(q["id"], q["question"], window,
+                                   (start - offset, end - offset), "answer"))
+                answers = [x["text"] for x in q["answers"]]
+                if rng.random() < retrieved_share:
+                    texts = [w for w, _ in all_windows]
+                    for i in most_similar(q["question"], texts)[:20]:
+                        if not bears(texts[i], answers) and texts[i] not in window \
+                                and window not in texts[i]:
+                            out.append(Example(q["id"], q["question"], texts[i], None,
+                                               "retrieved"))
+                            break
+                if rng.random() < swapped_share:
+                    swapped = swap_specific(q["question"], window, pool, rng)
+                    if swapped is not None:
+                        out.append(Example(q["id"] + ":swap", swapped, window, None, "swapped"))
+            windows = windows_of(p)
+            for q in p.qas:
+                if not q.get("is_impossible"):
+                    continue
+                texts = [w for w, _, _ in windows]
+                for i in most_similar(q["question"], texts)[:unanswerable_windows]:
+                    out.append(Example(q["id"], q["question"], texts[i], None, "unanswerable"))
+    rng.shuffle(out)
+    return out
+
+
+def bench_paragraphs(folder: Path) -> list[Paragraph]:
+    """../shared/bench/train as paragraphs: each corpus file's blank-line paragraphs, with the
+    gold questions whose answer (and evidence hint) lies in them."""
+    splitter = sentence_splitter()
+    gold = [json.loads(line) for line in (folder / "gold.jsonl").read_text("utf-8").splitlines()
+            if line.strip()]
+    out = []
+    for path in sorted((folder / "corpus").glob("*.txt")):
+        for block in re.split(r"\n\s*\n", path.read_text("utf-8")):
+            block = block.strip()
+            if not block:
+                continue
+            spans = list(splitter.span_tokenize(block))
+            out.append(Paragraph(path.stem, block, spans, []))
+    for item in gold:
+        evidence = (item.get("evidence") or "").strip()
+        home = next((p for p in out if evidence and evidence[:80] in p.context), None)
+        if home is None:
+            continue
+        if item["answers"]:
+            for text in item["answers"]:
+                k = home.context.find(text)
+                if k >= 0:
+                    home.qas.append({"id": item["id"], "question": item["question"],
+                                     "answers": [{"text": text, "answer_start": k}]})
+                    break
+        else:
+            home.qas.append({"id": item["id"], "question": item["question"], "answers": [],
+                             "is_impossible": True})
+    return out
