@@ -48,32 +48,6 @@ class Embedder:
         """One unit vector for a question."""
         return self.encode([text])[0]
 
-    def encode_with_tokens(self, texts: list[str], batch_size: int = 64):
-        """Unit sentence vectors and, per text, its unit token vectors with character spans
-        (one forward pass for both)."""
-        from .alignment import TokenVectors
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32), []
-        outputs = self.model.encode(list(texts), batch_size=batch_size, output_value=None,
-                                    normalize_embeddings=True, show_progress_bar=False)
-        encoded = self.model.tokenizer(list(texts), return_offsets_mapping=True,
-                                       truncation=True, max_length=self.model.max_seq_length)
-        vectors = np.vstack([o["sentence_embedding"].float().numpy() for o in outputs])
-        tokens = []
-        for out, offsets in zip(outputs, encoded["offset_mapping"]):
-            # batches are padded: keep the text's own tokens (the attention mask's ones)
-            t = out["token_embeddings"].float().numpy()[:int(out["attention_mask"].sum())]
-            t = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-9)
-            if len(offsets) != len(t):
-                raise ModelUnavailable("the tokenizer and the model disagree on token counts")
-            tokens.append(TokenVectors(t.astype(np.float32), np.asarray(offsets, dtype=np.int32)))
-        return np.ascontiguousarray(vectors, dtype=np.float32), tokens
-
-    def encode_query_tokens(self, text: str):
-        """The question's unit vector and its token vectors."""
-        vectors, tokens = self.encode_with_tokens([text])
-        return vectors[0], tokens[0]
-
     def query_encoder_export(self, check_texts: list[str]) -> tuple[Path, float]:
         """An ONNX export of this model (made once per Embedder) and its largest difference
         from torch over `check_texts`."""
@@ -164,11 +138,7 @@ class OnnxQueryEncoder:
         self.dimension = int(self.session.get_outputs()[0].shape[-1] or 384)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode_query_tokens(text)[0]
-
-    def encode_query_tokens(self, text: str):
-        """The question's unit vector and its unit token vectors with character spans."""
-        from .alignment import TokenVectors
+        """One unit vector for a question: mean-pooled token states, normalised."""
         encoding = self.tokenizer.encode(text)
         feeds = {"input_ids": np.array([encoding.ids], dtype=np.int64),
                  "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
@@ -176,10 +146,7 @@ class OnnxQueryEncoder:
         hidden = self.session.run(None, feeds)[0][0]
         mask = feeds["attention_mask"][0][:, None].astype(np.float32)
         vector = (hidden * mask).sum(axis=0) / max(float(mask.sum()), 1e-9)
-        tokens = hidden / np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-9)
-        return ((vector / np.linalg.norm(vector)).astype(np.float32),
-                TokenVectors(tokens.astype(np.float32),
-                             np.asarray(encoding.offsets, dtype=np.int32)))
+        return (vector / np.linalg.norm(vector)).astype(np.float32)
 
 
 def load_query_encoder(index_dir: Path, model_path: str | None = None):

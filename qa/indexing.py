@@ -7,18 +7,15 @@ from pathlib import Path
 
 import logging
 
+from .calibration import Calibration
 from .embedding import QUERY_ENCODER_FILE, Embedder
 from .errors import ModelUnavailable
 from .loading import load_corpus
 from .segmentation import make_passages, split_sentences
-from .span_scorer import SPAN_SCORER_FILE, span_scorer_export
+from .reader_model import READER_ONNX, reader_export
 from .store import DocumentStore
 
 logger = logging.getLogger(__name__)
-
-# Token vectors (for soft word matching) are kept for corpora up to this many sentences:
-# about 30 KB a sentence in float16.
-TOKEN_VECTORS_UP_TO = 20_000
 
 
 @dataclass
@@ -45,22 +42,16 @@ def build_store(corpus_dir: Path, embedder: Embedder) -> DocumentStore:
     """An in-memory store for every document of `corpus_dir`."""
     documents = load_corpus(corpus_dir)
     sentences, passages = segment_corpus(documents)
-    texts = [s.text for s in sentences]
-    tokens = None
-    if len(sentences) <= TOKEN_VECTORS_UP_TO and hasattr(embedder, "encode_with_tokens"):
-        sentence_vectors, tokens = embedder.encode_with_tokens(texts)
-    else:  # token vectors of very large corpora would not fit in memory; soft matching is off
-        sentence_vectors = embedder.encode(texts)
+    sentence_vectors = embedder.encode([s.text for s in sentences])
     passage_vectors = embedder.encode([p.text for p in passages])
     return DocumentStore.build(documents, sentences, passages, sentence_vectors,
-                               passage_vectors, embedder.name, corpus_dir,
-                               sentence_tokens=tokens)
+                               passage_vectors, embedder.name, corpus_dir)
 
 
 def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                 query_encoder: bool = True) -> BuildReport:
     """Build the store for `corpus_dir` and write it atomically to `index_dir`, with the ONNX
-    query encoder and span scorer, each checked against torch (skipped, with a warning, if ONNX
+    query encoder and span reader, each checked against torch (skipped, with a warning, if ONNX
     is unavailable; `query_encoder=False` skips both)."""
     import time
     started = time.perf_counter()
@@ -75,12 +66,12 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
         except (ImportError, ModelUnavailable) as exc:
             logger.warning("no ONNX query encoder (%s): questions will use torch", exc)
         try:
-            path, diff = span_scorer_export([s.text for s in store.sentences])
-            extra_files[SPAN_SCORER_FILE] = path
-            store.manifest["span_scorer"] = {"file": SPAN_SCORER_FILE, "runtime": "onnx",
-                                             "max_abs_diff_vs_torch": diff}
+            record = reader_export([p.text for p in store.passages[:8]],
+                                   int8=Calibration.load().int8)
+            extra_files[READER_ONNX] = record.pop("path")
+            store.manifest["reader"] = {"file": READER_ONNX, "runtime": "onnx", **record}
         except (ImportError, ModelUnavailable) as exc:
-            logger.warning("no ONNX span scorer (%s): reading will use torch", exc)
+            logger.warning("no ONNX reader (%s): reading will use torch", exc)
     store.save(index_dir, extra_files=extra_files)
     counts = store.manifest["counts"]
     return BuildReport(counts["documents"], counts["sentences"], counts["passages"],

@@ -16,9 +16,10 @@ from pathlib import Path
 from .config import Settings
 from .embedding import Embedder, load_query_encoder
 from .errors import BadQuestion, IndexCorrupt, IndexMissing, IndexStale, QAError
+from .calibration import Calibration
+from .reader_model import load_reader_model, reader_is_current
 from .reading import READ_DEPTH, Reader
 from .retrieval import HybridRetriever
-from .span_scorer import load_span_scorer
 from .store import DocumentStore
 from .types import Answer
 
@@ -54,16 +55,19 @@ def validate_top_k(top_k, maximum: int) -> int:
 class Pipeline:
     """Answers questions from one loaded index."""
 
-    def __init__(self, store: DocumentStore, embedder, settings: Settings, span_scorer=None):
+    def __init__(self, store: DocumentStore, embedder, settings: Settings, reader_model=None,
+                 calibration: Calibration | None = None):
         """`embedder` is anything with `encode_query(text) -> unit vector` (Embedder, or the
-        ONNX query encoder); `span_scorer` defaults to the one of the index folder."""
+        ONNX query encoder); `reader_model` defaults to the index folder's ONNX reader and
+        `calibration` to the one shipped with the reader's weights."""
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.retriever = HybridRetriever(store)
-        self.reader = Reader(store, min_confidence=settings.min_confidence,
-                             span_scorer=span_scorer or load_span_scorer(
-                                 settings.index_dir, settings.model_threads or 0))
+        self.reader = Reader(store, reader_model or load_reader_model(
+                                 settings.index_dir, settings.model_threads or 0),
+                             calibration or Calibration.load(),
+                             min_confidence=settings.min_confidence)
         # Answers to repeated questions. It lives and dies with this pipeline, so a rebuilt
         # index (a new Pipeline) never serves an answer of the old one.
         self._cache: OrderedDict[tuple, Answer] = OrderedDict()
@@ -79,6 +83,8 @@ class Pipeline:
         query_embedder = embedder
         try:  # the store first: a missing or stale index is reported before the model loads
             store = DocumentStore.load(settings.index_dir, corpus_dir)
+            if rebuild and not reader_is_current(store.manifest, int8=Calibration.load().int8):
+                raise IndexStale("the reader was retrained since the index was built")
         except (IndexMissing, IndexStale, IndexCorrupt):
             if not rebuild:
                 raise
@@ -102,9 +108,9 @@ class Pipeline:
                 self._cache.move_to_end(key)
         if cached is not None:
             return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
-        vector, tokens = self.embedder.encode_query_tokens(question)
+        vector = self.embedder.encode_query(question)
         retrieved = self.retriever.retrieve(vector, question, k=max(READ_DEPTH, top_k))
-        answer = self.reader.read(question, retrieved, top_k=top_k, question_tokens=tokens)
+        answer = self.reader.read(question, retrieved, top_k=top_k)
         answer.took_ms = (time.perf_counter() - started) * 1000
         if self.settings.cache_size > 0:
             with self._cache_lock:

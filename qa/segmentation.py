@@ -7,7 +7,6 @@ from functools import lru_cache
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
-from .candidates import MONTHS
 from .types import Document, Passage, Sentence
 
 # Abbreviations Punkt must not end a sentence on (lower case, without the final period).
@@ -18,6 +17,8 @@ jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp dept gov gen co
 rev approx est ca pp op cf al ed eds univ assn bros
 """.split())
 
+MONTHS = frozenset("jan feb mar apr may jun jul aug sep sept oct nov dec january february march "
+                   "april june july august september october november december".split())
 HEADING_MAX_WORDS = 15
 SENTENCE_END = tuple('.!?:;"”’)\'')
 NAVIGATION_WORDS = frozenset("home news previous next post posts share menu search login "

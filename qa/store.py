@@ -24,9 +24,8 @@ from .loading import corpus_fingerprint
 from .text import content_stems
 from .types import Document, Passage, Sentence
 
-FORMAT_VERSION = 2  # 2: documents carry date and publisher; datelines name no section
+FORMAT_VERSION = 3  # 2: documents carry date and publisher; 3: the span reader, no token vectors
 MANIFEST = "manifest.json"
-TOKEN_FILES = ("sentence_tokens.npy", "sentence_token_spans.npy", "sentence_token_rows.npy")
 # Above this many vectors, search an HNSW graph instead of scanning every vector.
 APPROXIMATE_FROM = 50_000
 
@@ -37,7 +36,7 @@ class DocumentStore:
     def __init__(self, documents: list[Document], sentences: list[Sentence],
                  passages: list[Passage], sentence_index: faiss.Index,
                  passage_index: faiss.Index, sentence_bm25: bm25s.BM25,
-                 passage_bm25: bm25s.BM25, manifest: dict, token_vectors=None):
+                 passage_bm25: bm25s.BM25, manifest: dict):
         self.documents = {d.doc_id: d for d in documents}
         self.sentences = sentences
         self.passages = passages
@@ -46,17 +45,6 @@ class DocumentStore:
         self.sentence_bm25 = sentence_bm25
         self.passage_bm25 = passage_bm25
         self.manifest = manifest
-        # (float16 vectors, int32 spans, row offsets per sentence) or None
-        self.token_vectors = token_vectors
-
-    def sentence_tokens(self, sentence_id: int):
-        """The sentence's unit token vectors and their character spans, or None."""
-        if self.token_vectors is None:
-            return None
-        from .alignment import TokenVectors
-        vectors, spans, rows = self.token_vectors
-        a, b = rows[sentence_id], rows[sentence_id + 1]
-        return TokenVectors(vectors[a:b].astype(np.float32), spans[a:b])
 
     @property
     def fingerprint(self) -> str:
@@ -83,7 +71,7 @@ class DocumentStore:
     # -- persistence -----------------------------------------------------------------------
     @classmethod
     def build(cls, documents, sentences, passages, sentence_vectors, passage_vectors,
-              model_name: str, corpus_dir: Path, sentence_tokens=None) -> "DocumentStore":
+              model_name: str, corpus_dir: Path) -> "DocumentStore":
         manifest = {
             "format_version": FORMAT_VERSION,
             "model": model_name,
@@ -94,16 +82,9 @@ class DocumentStore:
             "corpus_fingerprint": corpus_fingerprint(corpus_dir),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        token_vectors = None
-        if sentence_tokens is not None:
-            rows = np.cumsum([0] + [len(t.vectors) for t in sentence_tokens]).astype(np.int64)
-            token_vectors = (np.vstack([t.vectors for t in sentence_tokens]).astype(np.float16),
-                             np.vstack([t.spans for t in sentence_tokens]).astype(np.int32),
-                             rows)
-        manifest["token_vectors"] = token_vectors is not None
         return cls(documents, sentences, passages, _vector_index(sentence_vectors),
                    _vector_index(passage_vectors), _bm25([s.text for s in sentences]),
-                   _bm25([p.text for p in passages]), manifest, token_vectors)
+                   _bm25([p.text for p in passages]), manifest)
 
     def save(self, index_dir: Path, extra_files: dict[str, Path] | None = None) -> None:
         """Write to a temporary folder beside `index_dir`, then swap it in atomically.
@@ -121,9 +102,6 @@ class DocumentStore:
             faiss.write_index(self.passage_index, str(tmp / "passages.faiss"))
             self.sentence_bm25.save(str(tmp / "sentences.bm25"), show_progress=False)
             self.passage_bm25.save(str(tmp / "passages.bm25"), show_progress=False)
-            if self.token_vectors is not None:
-                for name, array in zip(TOKEN_FILES, self.token_vectors):
-                    np.save(tmp / name, array, allow_pickle=False)
             for name, source in (extra_files or {}).items():
                 try:  # a hard link costs nothing; the source is never written again
                     os.link(source, tmp / name)
@@ -182,9 +160,7 @@ class DocumentStore:
                         faiss.read_index(str(index_dir / "passages.faiss")),
                         bm25s.BM25.load(str(index_dir / "sentences.bm25"), show_progress=False),
                         bm25s.BM25.load(str(index_dir / "passages.bm25"), show_progress=False),
-                        manifest,
-                        tuple(np.load(index_dir / name, allow_pickle=False) for name in TOKEN_FILES)
-                        if manifest.get("token_vectors") else None)
+                        manifest)
         except Exception as exc:
             raise IndexCorrupt(f"index at {str(index_dir)!r} could not be read ({exc}): "
                                "rebuild with `python -m qa build`") from exc

@@ -7,7 +7,7 @@ import pytest
 
 from qa.errors import IndexCorrupt, IndexMissing, IndexStale
 from qa.indexing import build_index
-from qa.store import DocumentStore
+from qa.store import FORMAT_VERSION, DocumentStore
 
 
 @pytest.fixture()
@@ -25,7 +25,7 @@ def test_manifest_describes_the_index(small):
     corpus, index = small
     manifest = json.loads((index / "manifest.json").read_text())
     assert manifest["counts"] == {"documents": 1, "sentences": 2, "passages": 2}
-    assert manifest["dimension"] == 384 and manifest["format_version"] == 2
+    assert manifest["dimension"] == 384 and manifest["format_version"] == FORMAT_VERSION
     assert set(manifest) >= {"model", "corpus_fingerprint", "built_at", "files"}
     store = DocumentStore.load(index)
     assert store.fingerprint == manifest["corpus_fingerprint"]

@@ -1,0 +1,267 @@
+"""Fit the confidence model on articles held out of the reader's training.
+
+The held-out articles become a corpus of their own (one document each) with an index built the
+way the service builds one; their questions are asked through the real retrieval and reader:
+answerable ones, SQuAD 2.0's unanswerable ones, and near-misses made by swapping a year, number
+or name of an answerable question (qa/training_data.py). Every candidate span of every question
+is a row, labelled right when its F1 against the gold answers is at least 0.5. Folds by article
+measure what the fitted model does on articles it did not see; the shipped model is then fitted
+on all of them. Only training data is used here.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .calibration import (FEATURES, Calibration, best_threshold, fit_platt, fit_ranker)
+from .evaluation import f1_score
+
+MAX_ARTICLES = 12
+MAX_QUESTIONS_PER_ARTICLE = 120
+FOLDS = 4
+
+
+def log(message: str) -> None:
+    import sys
+    print(message, file=sys.stderr, flush=True)
+
+
+def calibration_corpus(paragraphs, folder: Path, seed: int = 0):
+    """Write the held-out articles as corpus files; return their questions as gold items
+    (with "article" and "kind": answer | unanswerable | swapped)."""
+    from .training_data import article_pool, swap_specific
+    rng = random.Random(seed)
+    by_title: dict[str, list] = {}
+    for p in paragraphs:
+        by_title.setdefault(p.title, []).append(p)
+    titles = sorted(by_title)
+    keep = [t for t in titles if any(q.get("is_impossible") for p in by_title[t] for q in p.qas)]
+    rest = [t for t in titles if t not in keep]
+    rng.shuffle(rest)
+    keep += rest[:max(0, MAX_ARTICLES - len(keep))]
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.txt"):
+        old.unlink()
+    items = []
+    for t in sorted(keep):
+        article = by_title[t]
+        name = t.replace("_", " ")
+        (folder / (re.sub(r"\W+", "_", t) + ".txt")).write_text(
+            name + "\n\n" + "\n\n".join(p.context for p in article) + "\n", encoding="utf-8")
+        pool = article_pool(article)
+        qs = []
+        for p in article:
+            for q in p.qas:
+                if q.get("is_impossible"):
+                    qs.append({"id": q["id"], "question": q["question"], "answers": [],
+                               "article": t, "kind": "unanswerable"})
+                    continue
+                answers = [a["text"] for a in q["answers"]]
+                qs.append({"id": q["id"], "question": q["question"], "answers": answers,
+                           "article": t, "kind": "answer"})
+                if rng.random() < 0.3:
+                    swapped = swap_specific(q["question"], p.context, pool, rng)
+                    if swapped:
+                        qs.append({"id": q["id"] + ":swap", "question": swapped, "answers": [],
+                                   "article": t, "kind": "swapped"})
+        rng.shuffle(qs)
+        # every real unanswerable question (they are few and the best test of refusing)
+        real = [q for q in qs if q["kind"] == "unanswerable"]
+        items += real + [q for q in qs if q["kind"] != "unanswerable"][
+            :max(0, MAX_QUESTIONS_PER_ARTICLE - len(real))]
+    return items
+
+
+def collect(pipeline, items) -> list[dict]:
+    """Per question: its candidates' feature rows and F1s (best candidate first as read)."""
+    from .reading import READ_DEPTH
+    reader = pipeline.reader
+    out = []
+    for item in items:
+        vector = pipeline.embedder.encode_query(item["question"])
+        retrieved = pipeline.retriever.retrieve(vector, item["question"], k=READ_DEPTH)
+        candidates = reader.candidates(item["question"], retrieved)
+        if candidates:
+            best = max(c.score for c in candidates)
+            null_min = min(c.null for c in candidates)
+            rows = [Calibration.features_of(c, best, null_min) for c in candidates]
+            texts = [pipeline.store.documents[c.window.doc_id].text[c.start:c.end]
+                     for c in candidates]
+        else:
+            rows, texts = [], []
+        f1 = [max((f1_score(t, a) for a in item["answers"]), default=0.0) for t in texts]
+        out.append({**item, "rows": rows, "f1": f1})
+    return out
+
+
+def _neutral() -> Calibration:
+    n = len(FEATURES)
+    return Calibration(FEATURES, [0.0] * n, [1.0] * n, [0.0] * n, 0.0)
+
+
+def fit(questions: list[dict], columns: list[int] | None = None) -> Calibration:
+    rows = np.array([r for q in questions for r in q["rows"]], dtype=np.float32)
+    labels = np.array([f >= 0.5 for q in questions for f in q["f1"]], dtype=int)
+    mean, scale, coef, intercept = fit_ranker(rows, labels, columns)
+    calibration = Calibration(FEATURES, mean.tolist(), scale.tolist(), coef.tolist(), intercept)
+    tops, top_labels = [], []
+    for q in questions:
+        if q["rows"]:
+            logits = calibration.logits(np.array(q["rows"], dtype=np.float32))
+            i = int(np.argmax(logits))
+            tops.append(float(logits[i]))
+            top_labels.append(int(q["f1"][i] >= 0.5))
+    calibration.platt = fit_platt(np.array(tops), np.array(top_labels))
+    return calibration
+
+
+def top_outcomes(calibration: Calibration, questions: list[dict], missing: bool = False):
+    """Per question: (confidence of the top candidate, its F1, answerable); with `missing`,
+    also whether the top candidate's window lacks a year, number or name of the question."""
+    conf, f1, answerable, lacks = [], [], [], []
+    for q in questions:
+        if q["rows"]:
+            p = calibration.probabilities(np.array(q["rows"], dtype=np.float32))
+            i = int(np.argmax(p))
+            conf.append(float(p[i]))
+            f1.append(q["f1"][i])
+            lacks.append(bool(q["rows"][i][FEATURES.index("any_missing")]))
+        else:
+            conf.append(0.0)
+            f1.append(0.0)
+            lacks.append(False)
+        answerable.append(bool(q["answers"]))
+    if missing:
+        return np.array(conf), np.array(f1), np.array(answerable), np.array(lacks)
+    return np.array(conf), np.array(f1), np.array(answerable)
+
+
+def cross_validate(questions: list[dict], columns: list[int] | None = None,
+                   hard_rule: bool = False) -> dict:
+    """Out-of-fold figures: folds by article; the threshold is chosen inside each fold."""
+    from .evaluation import expected_calibration_error
+    articles = sorted({q["article"] for q in questions})
+    conf_all, f1_all, ans_all, kind_all, answered_all = [], [], [], [], []
+    for k in range(FOLDS):
+        test_articles = set(articles[k::FOLDS])
+        train = [q for q in questions if q["article"] not in test_articles]
+        test = [q for q in questions if q["article"] in test_articles]
+        if not test or not train:
+            continue
+        calibration = fit(train, columns)
+        c, f, a, lacks_train = top_outcomes(calibration, train, missing=True)
+        threshold, _ = best_threshold(c, f, a, ~lacks_train if hard_rule else None)
+        conf, f1, answerable, lacks = top_outcomes(calibration, test, missing=True)
+        answered = conf >= threshold
+        if hard_rule:
+            answered &= ~lacks
+        conf_all.append(conf)
+        f1_all.append(f1)
+        ans_all.append(answerable)
+        answered_all.append(answered)
+        kind_all += [q["kind"] for q in test]
+    conf, f1, answerable, answered = (np.concatenate(x) for x in
+                                      (conf_all, f1_all, ans_all, answered_all))
+    kind = np.array(kind_all)
+    score = np.where(answered, np.where(answerable, f1, 0.0), (~answerable).astype(float))
+    return {"questions": int(len(conf)),
+            "f1": float(score.mean()),
+            "has_answer_f1": float(np.where(answered, f1, 0.0)[answerable].mean()),
+            "top_f1_answerable": float(f1[answerable].mean()),
+            "no_answer_accuracy": float((~answered)[~answerable].mean()),
+            "refused_real_unanswerable": float((~answered)[kind == "unanswerable"].mean())
+            if (kind == "unanswerable").any() else None,
+            "refused_swapped": float((~answered)[kind == "swapped"].mean())
+            if (kind == "swapped").any() else None,
+            "ece": expected_calibration_error(conf, (f1 >= 0.5).astype(float))}
+
+
+VARIANTS = [(5, False), (3, False), (5, True), (3, True)]  # (depth, int8)
+TOLERANCE = 0.01  # F1 given up at most for a cheaper variant (int8, fewer windows)
+
+
+def choose(measured: dict) -> tuple[int, bool]:
+    """The cheapest (depth, int8) whose out-of-fold F1 is within TOLERANCE of the best."""
+    f1 = {v: measured[name(*v)]["with_constraint_features"]["f1"] for v in VARIANTS}
+    best = max(f1.values())
+    cheap_first = sorted(VARIANTS, key=lambda v: (v[0], not v[1]))
+    return next(v for v in cheap_first if f1[v] >= best - TOLERANCE)
+
+
+def name(depth: int, int8: bool) -> str:
+    return f"depth{depth}_{'int8' if int8 else 'fp32'}"
+
+
+def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibration:
+    from .calibration import CALIBRATION_PATH
+    from .config import Settings
+    from .embedding import Embedder
+    from .errors import QAError
+    from .indexing import build_index
+    from .pipeline import Pipeline
+    from .reader_model import OnnxReaderModel, export_reader, quantize_reader
+    from .store import DocumentStore
+    started = time.time()
+    folder = Path(work) / "calibration"
+    corpus, index = folder / "corpus", folder / "index"
+    items = calibration_corpus(paragraphs, corpus)
+    log(f"calibration: {len(items)} questions on {len({i['article'] for i in items})} held-out "
+        "articles; building their index")
+    embedder = Embedder(settings.model_path)
+    try:  # the same held-out articles as last time: their index can be reused
+        store = DocumentStore.load(index, corpus)
+    except QAError:
+        build_index(corpus, index, embedder, query_encoder=False)
+        store = DocumentStore.load(index, corpus)
+    fp32 = folder / "reader.onnx"
+    export_reader(fp32, [p.text for p in store.passages[:8]], weights)
+    models = {False: fp32, True: quantize_reader(fp32, folder / "reader.int8.onnx")}
+    run_settings = Settings(corpus_dir=corpus, index_dir=index, model_path=settings.model_path)
+    measured, collected = {}, {}
+    for depth, int8 in VARIANTS:
+        pipeline = Pipeline(store, embedder, run_settings,
+                            reader_model=OnnxReaderModel(models[int8], 0),
+                            calibration=_neutral())
+        pipeline.reader.depth = depth
+        t0 = time.time()
+        questions = collect(pipeline, items)
+        seconds = time.time() - t0
+        without = [i for i, f in enumerate(FEATURES) if f not in ("missing", "any_missing")]
+        m = {"with_constraint_features": cross_validate(questions),
+             "without_constraint_features": cross_validate(questions, without),
+             "constraint_as_hard_rule": cross_validate(questions, hard_rule=True),
+             "ms_per_question": 1000 * seconds / max(len(questions), 1)}
+        measured[name(depth, int8)] = m
+        collected[(depth, int8)] = questions
+        log(f"calibration: {name(depth, int8)}: {m['ms_per_question']:.0f} ms a question")
+        for k, v in m.items():
+            if isinstance(v, dict):
+                log(f"  {k}: " + ", ".join(f"{a} {b:.3f}" if isinstance(b, float) else f"{a} {b}"
+                                           for a, b in v.items()))
+    depth, int8 = choose(measured)
+    chosen = measured[name(depth, int8)]
+    rule = max(("with_constraint_features", "constraint_as_hard_rule"),
+               key=lambda k: chosen[k]["f1"])
+    calibration = fit(collected[(depth, int8)])
+    calibration.depth, calibration.int8 = depth, int8
+    calibration.refuse_missing = rule == "constraint_as_hard_rule"
+    conf, f1, answerable, lacks = top_outcomes(calibration, collected[(depth, int8)],
+                                               missing=True)
+    calibration.threshold, _ = best_threshold(conf, f1, answerable,
+                                              ~lacks if calibration.refuse_missing else None)
+    calibration.measured = {
+        "held_out_articles": sorted({q["article"] for q in items}),
+        "questions": {k: sum(q["kind"] == k for q in items)
+                      for k in ("answer", "unanswerable", "swapped")},
+        "note": "out-of-fold figures (folds by article); a candidate is right when F1 >= 0.5",
+        "chosen": name(depth, int8) + (" + hard rule" if calibration.refuse_missing else ""),
+        **measured}
+    calibration.save(CALIBRATION_PATH)
+    log(f"calibration: chose {calibration.measured['chosen']}, threshold "
+        f"{calibration.threshold:.2f}; wrote {CALIBRATION_PATH} ({time.time() - started:.0f} s)")
+    return calibration

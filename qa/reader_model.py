@@ -1,0 +1,288 @@
+"""The span reader's network: all-MiniLM-L6-v2 with a start/end head on every token.
+
+It reads a question with a window of document text and gives each token a start and an end
+logit; the [CLS] token's pair means "no answer in this window". The repository keeps only what
+fine-tuning changed (the six transformer layers and the head, float16, in READER_WEIGHTS); the
+frozen embeddings come from the bundled model package. Building an index exports the assembled
+network to ONNX beside the index, and serving runs that file with ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import resolve_model_path
+from .errors import ModelUnavailable
+
+logger = logging.getLogger(__name__)
+
+READER_WEIGHTS = Path(__file__).with_name("reader_weights.npz")
+READER_ONNX = "reader.onnx"
+MAX_TOKENS = 256  # question and window together; a longer window is cut at the end
+ONNX_MAX_DIFF = 2e-3  # largest acceptable |onnx - torch| logit difference
+
+
+def base_model_path() -> str:
+    """The bundled all-MiniLM-L6-v2 folder: the reader's weights are a delta over it, whatever
+    embedding model the index uses."""
+    return resolve_model_path(None)
+
+
+def load_tokenizer(max_tokens: int = MAX_TOKENS):
+    """The base model's fast tokenizer, set to cut only the window (the second text)."""
+    from tokenizers import Tokenizer
+    tokenizer = Tokenizer.from_file(str(Path(base_model_path()) / "tokenizer.json"))
+    tokenizer.enable_truncation(max_tokens, strategy="only_second")
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def trainable_names(model) -> list[str]:
+    """What fine-tuning changes: everything but the word, position and type embeddings."""
+    return [n for n, _ in model.named_parameters() if ".embeddings." not in n]
+
+
+def load_torch_model(weights: Path | None = READER_WEIGHTS):
+    """BertForQuestionAnswering: the base model with the fine-tuned delta applied (or, with
+    `weights=None`, an untrained head, to fine-tune)."""
+    import os
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+    from transformers.utils import logging as transformers_logging
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    model = AutoModelForQuestionAnswering.from_pretrained(base_model_path())
+    if weights is not None:
+        state = load_delta(weights, model)
+        model.load_state_dict({k: torch.from_numpy(v.astype(np.float32))
+                               for k, v in state.items()}, strict=False)
+    return model.eval()
+
+
+def load_delta(weights: Path, model) -> dict[str, np.ndarray]:
+    """The fine-tuned parameters in `weights`, checked against the model's."""
+    if not Path(weights).is_file():
+        raise ModelUnavailable(f"reader weights {weights} are missing: run `make train`")
+    try:
+        with np.load(weights) as delta:
+            state = {k: delta[k] for k in delta.files}
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"reader weights {weights} are unreadable ({exc}): "
+                               "restore them with git or run `make train`") from exc
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    for name in trainable_names(model):
+        if name not in state or tuple(state[name].shape) != shapes[name]:
+            raise ModelUnavailable(f"reader weights {weights} do not fit the base model "
+                                   f"({name}): run `make train`")
+    unknown = sorted(set(state) - set(shapes))
+    if unknown:
+        raise ModelUnavailable(f"reader weights {weights} hold an unknown tensor {unknown[0]}")
+    return state
+
+
+def save_delta(model, path: Path) -> None:
+    """The fine-tuned parameters, float16, as a .npz file (written atomically)."""
+    state = model.state_dict()
+    tmp = Path(path).with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **{n: state[n].detach().float().cpu().numpy().astype(np.float16)
+                                for n in trainable_names(model)})
+    tmp.replace(path)
+
+
+@dataclass
+class WindowLogits:
+    """Start and end logits of one window's tokens, with each token's character span in the
+    window, and the window's "no answer" logit (the [CLS] start + end)."""
+
+    start: np.ndarray  # (tokens,) float32
+    end: np.ndarray
+    spans: np.ndarray  # (tokens, 2) int64
+    null: float
+
+
+def split_logits(start, end, sequence_ids, offsets) -> WindowLogits:
+    """The window's part (sequence 1) of one encoded question/window pair."""
+    keep = [i for i, sid in enumerate(sequence_ids) if sid == 1]
+    spans = np.asarray([offsets[i] for i in keep], dtype=np.int64).reshape(-1, 2)
+    start, end = np.asarray(start, dtype=np.float32), np.asarray(end, dtype=np.float32)
+    return WindowLogits(start[keep], end[keep], spans, float(start[0] + end[0]))
+
+
+def encode_batch(tokenizer, question: str, windows: list[str]):
+    """Encodings and padded int64 feeds for (question, window) pairs (dynamic padding: to the
+    longest pair of this batch)."""
+    encodings = tokenizer.encode_batch([(question, w) for w in windows])
+    width = max(len(e.ids) for e in encodings)
+    feeds = {name: np.zeros((len(encodings), width), dtype=np.int64)
+             for name in ("input_ids", "attention_mask", "token_type_ids")}
+    for i, e in enumerate(encodings):
+        n = len(e.ids)
+        feeds["input_ids"][i, :n] = e.ids
+        feeds["attention_mask"][i, :n] = 1
+        feeds["token_type_ids"][i, :n] = e.type_ids
+    return encodings, feeds
+
+
+class TorchReaderModel:
+    """Window logits from the torch model (training checks, export, and a fallback)."""
+
+    def __init__(self, model=None, weights: Path = READER_WEIGHTS):
+        self.model = model if model is not None else load_torch_model(weights)
+        self.tokenizer = load_tokenizer()
+
+    def logits(self, question: str, windows: list[str]) -> list[WindowLogits]:
+        import torch
+        if not windows:
+            return []
+        encodings, feeds = encode_batch(self.tokenizer, question, windows)
+        with torch.no_grad():
+            out = self.model(**{k: torch.from_numpy(v) for k, v in feeds.items()})
+        start, end = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        return [split_logits(start[i], end[i], e.sequence_ids, e.offsets)
+                for i, e in enumerate(encodings)]
+
+
+class OnnxReaderModel:
+    """Window logits from the exported model with ONNX Runtime."""
+
+    def __init__(self, onnx_path: Path, threads: int = 1):
+        """`threads`: intra-op threads (0: ONNX Runtime's default, all physical cores)."""
+        import onnxruntime
+        self.tokenizer = load_tokenizer()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(onnx_path), options,
+                                                    providers=["CPUExecutionProvider"])
+
+    def logits(self, question: str, windows: list[str]) -> list[WindowLogits]:
+        if not windows:
+            return []
+        encodings, feeds = encode_batch(self.tokenizer, question, windows)
+        start, end = self.session.run(None, feeds)
+        return [split_logits(start[i], end[i], e.sequence_ids, e.offsets)
+                for i, e in enumerate(encodings)]
+
+
+# -- ONNX export ---------------------------------------------------------------------------------
+
+def weights_digest(weights: Path = READER_WEIGHTS) -> str:
+    """sha256 of the weights file: an index's exported reader records the weights it came from."""
+    import hashlib
+    digest = hashlib.sha256()
+    with open(weights, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def max_logit_difference(a, b, question: str, windows: list[str]) -> float:
+    """Largest |start or end logit| difference of two reader models over some windows."""
+    diff = 0.0
+    for x, y in zip(a.logits(question, windows), b.logits(question, windows)):
+        diff = max(diff, float(np.abs(x.start - y.start).max(initial=0.0)),
+                   float(np.abs(x.end - y.end).max(initial=0.0)), abs(x.null - y.null))
+    return diff
+
+
+def export_reader(path: Path, check_windows: list[str], weights: Path = READER_WEIGHTS) -> float:
+    """Export the assembled reader to ONNX at `path`; returns its largest logit difference from
+    torch over a few windows (refused above ONNX_MAX_DIFF)."""
+    import torch
+    from .embedding import export_transformer
+    torch_model = TorchReaderModel(weights=weights)
+    _, feeds = encode_batch(torch_model.tokenizer, "a question",
+                            ["a window of text to trace the graph with"])
+    sample = {k: torch.from_numpy(v) for k, v in feeds.items()}
+    export_transformer(torch_model.model, lambda out: (out.start_logits, out.end_logits),
+                       sample, path, ["start", "end"])
+    windows = [w for w in check_windows if w.strip()][:8] or ["a check window."]
+    diff = max_logit_difference(OnnxReaderModel(path), torch_model, "what is checked?", windows)
+    if diff > ONNX_MAX_DIFF:
+        raise ModelUnavailable(f"the ONNX reader differs from torch by {diff:.2g}")
+    return diff
+
+
+def quantize_reader(source: Path, target: Path) -> Path:
+    """An int8 copy of an exported reader (ONNX Runtime dynamic quantization: int8 weights,
+    activations quantized per batch), about half the time of float32 on a CPU."""
+    import logging as std_logging
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    root = std_logging.getLogger()
+    level = root.level
+    root.setLevel(std_logging.ERROR)  # quantize_dynamic logs advice on pre-processing
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    return target
+
+
+_EXPORTS: dict[tuple, dict] = {}  # (weights, digest, int8) -> the export's record
+
+
+def reader_export(check_windows: list[str], weights: Path = READER_WEIGHTS,
+                  int8: bool = False) -> dict:
+    """The ONNX reader, exported and checked against torch once per process, weights file and
+    precision: {"path", "weights_sha256", "max_abs_diff_vs_torch" (float32 export),
+    "int8", and with int8 "int8_max_abs_diff_vs_torch"}."""
+    import atexit
+    import shutil
+    import tempfile
+    if not Path(weights).is_file():
+        raise ModelUnavailable(f"reader weights {weights} are missing: run `make train`")
+    digest = weights_digest(weights)
+    key = (str(weights), digest, int8)
+    if key not in _EXPORTS:
+        folder = Path(tempfile.mkdtemp(prefix="qa-reader-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / READER_ONNX
+        record = {"path": path, "weights_sha256": digest, "int8": int8,
+                  "max_abs_diff_vs_torch": export_reader(path, check_windows, weights)}
+        if int8:
+            quantized = quantize_reader(path, folder / "reader.int8.onnx")
+            windows = [w for w in check_windows if w.strip()][:8] or ["a check window."]
+            record["int8_max_abs_diff_vs_torch"] = max_logit_difference(
+                OnnxReaderModel(quantized), TorchReaderModel(weights=weights),
+                "what is checked?", windows)
+            record["path"] = quantized
+        _EXPORTS[key] = record
+    return dict(_EXPORTS[key])
+
+
+def reader_is_current(manifest: dict, weights: Path = READER_WEIGHTS,
+                      int8: bool | None = None) -> bool:
+    """Whether an index's exported reader comes from `weights` (and, if given, has the
+    wanted precision)."""
+    recorded = manifest.get("reader") or {}
+    if not recorded.get("weights_sha256") or not Path(weights).is_file():
+        return False
+    if int8 is not None and bool(recorded.get("int8")) != int8:
+        return False
+    return recorded["weights_sha256"] == weights_digest(weights)
+
+
+def load_reader_model(index_dir: Path, threads: int = 0, weights: Path = READER_WEIGHTS):
+    """The index's ONNX reader (using `threads` cores, 0: all) when it was exported from the
+    current weights, else the torch reader."""
+    import json
+    index_dir = Path(index_dir)
+    path = index_dir / READER_ONNX
+    try:
+        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    if path.is_file() and reader_is_current(manifest, weights):
+        try:
+            return OnnxReaderModel(path, threads)
+        except ImportError:
+            pass
+    elif path.is_file():
+        logger.warning("the index's reader.onnx comes from other reader weights: reading with "
+                       "torch until the index is rebuilt (`python -m qa build`)")
+    return TorchReaderModel(weights=weights)
