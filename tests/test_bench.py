@@ -17,12 +17,35 @@ def test_synthetic_corpus(tmp_path):
 def test_latency_and_table(pipeline, tmp_path):  # the session pipeline embeds with torch
     questions = bench.load_questions(pipeline.settings)[:3]
     latency = bench.bench_latency(pipeline, pipeline.embedder, questions, rounds=1)
-    assert latency["ask_ms"]["n"] == 3 and latency["ratio_p50"] > 0
-    results = {"machine": bench.machine_info(), "latency": latency,
+    for key in ("ask_ms", "floor_ms", "bare_encode_ms"):
+        assert latency[key]["n"] == 3, key
+    assert set(latency["stages_ms"]) == {"embed", "retrieve", "read", "of_which_reader_model"}
+    assert latency["stages_ms"]["of_which_reader_model"]["n"] == 3
+    assert latency["ratio_p50"] > 0 and latency["target_ratio_p50"] == 1.0
+    assert latency["windows_per_question"] >= 1
+    reader_onnx = bench.bench_reader_onnx(pipeline, questions[:2])
+    assert "skipped" in reader_onnx or (reader_onnx["onnx_logits_ms"]["n"] == 2
+                                        and reader_onnx["max_abs_logit_diff"] >= 0)
+    results = {"machine": bench.machine_info(), "latency": latency, "reader_onnx": reader_onnx,
                "http": {"skipped": "not measured here"}}
     table = bench.format_table(results)
-    assert "ratio ask / floor" in table and "not measured here" in table
+    assert "ratio ask / floor" in table and "of which the reader model" in table
+    assert "not measured here" in table
+    assert ("span reader" in table) != ("skipped" in reader_onnx)
     json.dumps(results)
+
+
+def test_http_target_in_table():
+    level = {"workers": 2, "cached": False, "concurrency": 8, "requests_per_s": 20.0,
+             "answered_per_s": 12.0, "errors": 0, "latency_ms": {"p50": 1.0, "p99": 2.0},
+             "server_cpu_ms_per_request": 1.0, "server_cpu_cores_busy": 1.0,
+             "loadgen_cpu_cores_busy": 0.1}
+    target = bench.http_target([level, {**level, "cached": True, "answered_per_s": 900.0}])
+    assert target["answered_per_s_at_least"] == 80 and target["best_answered_per_s"] == 12.0
+    assert not target["met"]
+    table = bench.format_table({"http": {"levels": [level], "target": target}})
+    assert "at least 80 answered questions/s uncached with 2 workers, 0 errors" in table
+    assert "not met" in table
 
 
 def test_scale_point_with_hnsw(monkeypatch, embedder):
