@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from .config import Settings
@@ -39,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", type=Path, default=Path("corpus/gold.jsonl"))
     p.add_argument("--out", type=Path, help="write the report (metrics and results) as JSON")
     p.add_argument("--fail-under", help="thresholds, e.g. f1=0.8,evidence=0.9: exit 1 if missed")
+    p.add_argument("--html", type=Path, metavar="PATH",
+                   help="also write a self-contained HTML report (no scripts, opens from disk)")
+    p.add_argument("--compare", type=Path, metavar="EARLIER.json",
+                   help="an earlier --out report: show each metric's change and the questions "
+                        "that got better or worse")
 
     p = sub.add_parser("serve", help="serve the web form and JSON API")
     common(p)
@@ -142,9 +148,24 @@ def format_answer(answer, pipeline) -> str:
 
 
 def cmd_eval(args, settings: Settings) -> int:
+    from . import report as html_report
     from .evaluation import parse_thresholds, run_evaluation
     thresholds = parse_thresholds(args.fail_under) if args.fail_under else {}
+    earlier = html_report.load_earlier(args.compare) if args.compare else None
+    if args.html and not args.html.resolve().parent.is_dir():
+        raise html_report.ReportError(f"--html {str(args.html)!r}: its folder does not exist; "
+                                      "create it or pass another path")
     report = run_evaluation(settings, args.gold, out=args.out)
+    diff = html_report.compare(report.metrics, report.results, earlier) if earlier else None
+    if diff is not None:
+        print(html_report.format_comparison(diff))
+    if args.html:
+        started = time.perf_counter()
+        page = html_report.render_html(report.metrics, report.results, report.run, diff,
+                                       service_url=f"http://{settings.host}:{settings.port}")
+        args.html.write_text(page, encoding="utf-8")
+        print(f"HTML report written to {args.html} in {time.perf_counter() - started:.3f} s "
+              f"(answering took {report.run['eval seconds']:.1f} s)")
     missed = {k: (report.metrics[k], v) for k, v in thresholds.items() if report.metrics[k] < v}
     for key, (value, floor) in missed.items():
         print(f"FAIL {key} = {value:.3f} < {floor}", file=sys.stderr)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import collections
 import json
 import re
 import string
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ class GoldError(QAError):
 class EvalReport:
     metrics: dict
     results: list[dict]
+    run: dict = field(default_factory=dict)  # settings, index and timing (the HTML report's header)
 
 
 # -- SQuAD answer normalisation and scores ------------------------------------------------------
@@ -182,13 +185,17 @@ def summarize(results: list[dict]) -> dict:
     }
 
 
+def confidence_bin(confidence: np.ndarray, bins: int = 10) -> np.ndarray:
+    """The equal-width bin (0 .. bins-1) of each confidence (also the report's diagram)."""
+    return np.clip(np.digitize(confidence, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+
+
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
                                bins: int = 10) -> float:
     """Weighted mean gap between confidence and accuracy over equal-width confidence bins."""
     if not len(confidence):
         return 0.0
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    which = confidence_bin(confidence, bins)
     total = 0.0
     for b in range(bins):
         mask = which == b
@@ -198,11 +205,38 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
 
 
 # -- running ----------------------------------------------------------------------------------
+def gold_section(item: dict, record: dict, documents: dict, sentences: dict) -> str | None:
+    """The section of the gold evidence sentence when it is found in the documents, else the
+    section of the cited sentence. `sentences`: doc_id -> its sentences in text order."""
+    gold_evidence = (item.get("evidence") or "").strip()
+    for doc_id, document in (documents.items() if gold_evidence else ()):
+        pos = document.text.find(gold_evidence)
+        in_doc = sentences.get(doc_id, [])
+        i = bisect.bisect_right([s.start for s in in_doc], pos) - 1 if pos >= 0 else -1
+        if i >= 0:
+            return in_doc[i].section
+    return record["evidence"][0]["section"] if record["evidence"] else None
+
+
 def evaluate(pipeline, gold: list[dict]) -> EvalReport:
-    documents = pipeline.store.documents
-    results = [score(pipeline.ask(item["question"]).to_dict(), item, documents)
-               for item in gold]
-    return EvalReport(summarize(results), results)
+    store, started = pipeline.store, time.perf_counter()
+    sentences = collections.defaultdict(list)
+    for sentence in sorted(store.sentences, key=lambda s: (s.doc_id, s.start)):
+        sentences[sentence.doc_id].append(sentence)
+    results = []
+    for item in gold:
+        record = pipeline.ask(item["question"]).to_dict()
+        results.append({**score(record, item, store.documents),
+                        "section": gold_section(item, record, store.documents, sentences)})
+    manifest, reader = store.manifest, store.manifest.get("reader", {})
+    run = {"index fingerprint": store.fingerprint, "index built at": manifest.get("built_at"),
+           "model": manifest.get("model"),
+           "reader": f"{reader.get('runtime')}{', int8' if reader.get('int8') else ''}",
+           "answer threshold": round(pipeline.reader.threshold, 4),
+           "evidence top_k": pipeline.settings.top_k,
+           "evaluated at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+           "eval seconds": round(time.perf_counter() - started, 2)}
+    return EvalReport(summarize(results), results, run)
 
 
 def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
@@ -212,6 +246,7 @@ def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
     gold = load_gold(gold_path)
     pipeline = Pipeline.load(settings)
     report = evaluate(pipeline, gold)
+    report.run = {"gold": str(gold_path), "index": str(settings.index_dir), **report.run}
     print(format_metrics(report.metrics, title=f"{gold_path} on {settings.index_dir}"),
           file=stream)
     if out:
