@@ -178,13 +178,13 @@ class Reader:
             return self._answer(question, retrieved, [], top_k, answered=False,
                                 reason="no passage of the documents is close to this question")
         best = ranked[0]
-        if best.confidence < self.threshold or (self.calibration.refuse_missing and best.missing):
-            missing = best.missing
-            why = (f"the closest passages do not mention {', '.join(missing)}" if missing else
-                   "no passage states this clearly enough")
-            return self._answer(question, retrieved, ranked, top_k, answered=False,
-                                reason=f"{why} (confidence {best.confidence:.2f} is below "
-                                       f"{self.threshold:.2f})")
+        low = best.confidence < self.threshold
+        if low or (self.calibration.refuse_missing and best.missing):
+            why = (f"the closest passages do not mention {', '.join(best.missing)}"
+                   if best.missing else "no passage states this clearly enough")
+            if low:
+                why += f" (confidence {best.confidence:.2f} is below {self.threshold:.2f})"
+            return self._answer(question, retrieved, ranked, top_k, answered=False, reason=why)
         return self._answer(question, retrieved, ranked, top_k, answered=True, reason=None)
 
     # -- the record ----------------------------------------------------------------------------
