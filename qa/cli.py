@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="ignore an earlier checkpoint")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (resume later)")
     p.add_argument("--limit", type=int, help="train on the first N examples only (a smoke run)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda where a GPU is lent")
+    p.add_argument("--epochs", type=int, default=1, help="passes over the examples (default 1)")
+    p.add_argument("--per-paragraph", type=int, default=2,
+                   help="answerable questions taken per paragraph (default 2; SQuAD has ~5)")
     p.add_argument("--skip-fine-tune", action="store_true",
                    help="keep the weights, redo only the calibration")
     return parser

@@ -36,13 +36,14 @@ def run_training(args, settings: Settings) -> int:
     log(f"{len(paragraphs)} paragraphs read; {len({p.title for p in heldout})} articles held "
         f"out for calibration ({time.time() - started:.0f} s)")
     if not args.skip_fine_tune:
-        examples = make_examples(train)
+        examples = make_examples(train, per_paragraph=args.per_paragraph)
         if args.limit:
             examples = examples[:args.limit]
         log(f"{len(examples)} examples: " + ", ".join(
             f"{k} {v}" for k, v in sorted(Counter(e.kind for e in examples).items())) +
             f" ({time.time() - started:.0f} s)")
-        summary = fine_tune(examples, out, Path(args.work), TrainConfig(), fresh=args.fresh,
+        config = TrainConfig(epochs=args.epochs, device=args.device)
+        summary = fine_tune(examples, out, Path(args.work), config, fresh=args.fresh,
                             max_steps=args.max_steps)
         summary["kinds"] = dict(Counter(e.kind for e in examples))
         Path(args.work).mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     seed: int = 0
     checkpoint_every: int = 100  # steps
-    precision: str = "auto"  # "auto" (bfloat16 where the CPU supports it) | "bf16" | "fp32"
+    precision: str = "auto"  # "auto" (bfloat16 where the device supports it) | "bf16" | "fp32"
+    device: str = "cpu"  # or "cuda" where a GPU is lent (then check the weights on the CPU)
 
 
 def token_positions(encoding, answer: tuple[int, int] | None) -> tuple[int, int] | None:
@@ -90,12 +91,14 @@ def fingerprint(encoded: list[tuple], config: TrainConfig) -> str:
     return h.hexdigest()[:16]
 
 
-def use_bf16(precision: str) -> bool:
+def use_bf16(precision: str, device: str = "cpu") -> bool:
     import torch
     if precision == "bf16":
         return True
     if precision == "fp32":
         return False
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_bf16_supported())
     try:
         return bool(torch.backends.cpu.get_cpu_capability() in ("AVX512", "AMX")
                     and torch.cpu._is_avx512_bf16_supported())
@@ -120,7 +123,7 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
     batches = batch_order([len(e[0]) for e in encoded], config.batch_size, config.seed,
                           config.epochs)
     key = fingerprint(encoded, config)
-    model = load_torch_model(weights=None)
+    model = load_torch_model(weights=None).to(config.device)
     for name, parameter in model.named_parameters():
         parameter.requires_grad = ".embeddings." not in name
     params = [p for p in model.parameters() if p.requires_grad]
@@ -133,7 +136,7 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
     checkpoint = Path(checkpoint_dir) / "checkpoint.pt"
     step, seen, loss_sum = 0, 0, 0.0
     if checkpoint.is_file() and not fresh:
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, weights_only=False, map_location=config.device)
         if state["fingerprint"] != key:
             raise ValueError(f"{checkpoint} belongs to other data or settings: "
                              "pass --fresh to start over")
@@ -142,7 +145,8 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
         schedule.load_state_dict(state["schedule"])
         step, seen, loss_sum = state["step"], state["seen"], state["loss_sum"]
         log(f"resumed at step {step}/{total} from {checkpoint}")
-    bf16 = use_bf16(config.precision)
+    bf16 = use_bf16(config.precision, config.device)
+    device_type = config.device.split(":")[0]
     log(f"{len(encoded)} examples, {total} steps of {config.batch_size}, "
         f"{'bfloat16' if bf16 else 'float32'}, {torch.get_num_threads()} threads")
     model.train()
@@ -158,10 +162,11 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
             ids[r, :len(tok)] = torch.tensor(tok)
             types[r, :len(typ)] = torch.tensor(typ)
             mask[r, :len(tok)] = 1
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            output = model(input_ids=ids, attention_mask=mask, token_type_ids=types,
-                           start_positions=torch.tensor([e[2] for e in batch]),
-                           end_positions=torch.tensor([e[3] for e in batch]))
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            output = model(input_ids=ids.to(config.device), attention_mask=mask.to(config.device),
+                           token_type_ids=types.to(config.device),
+                           start_positions=torch.tensor([e[2] for e in batch]).to(config.device),
+                           end_positions=torch.tensor([e[3] for e in batch]).to(config.device))
         output.loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimiser.step()
@@ -187,7 +192,7 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
                         "optimiser": optimiser.state_dict(),
                         "schedule": schedule.state_dict()}, tmp)
             tmp.replace(checkpoint)
-    model.eval()
+    model.eval().cpu()
     finished = step >= total
     if finished:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
