@@ -26,6 +26,15 @@ def run_training(args, settings: Settings) -> int:
         print(f"error: no SQuAD training file at {args.squad}: pass --squad PATH",
               file=sys.stderr)
         return 2
+    if args.epochs < 1 or args.per_paragraph < 1:
+        print("error: --epochs and --per-paragraph must be at least 1", file=sys.stderr)
+        return 2
+    if args.device != "cpu":
+        import torch
+        if not (args.device.startswith("cuda") and torch.cuda.is_available()):
+            print(f"error: --device {args.device!r} is not available here: use --device cpu",
+                  file=sys.stderr)
+            return 2
     started = time.time()
     out = Path(args.out or READER_WEIGHTS)
     paragraphs = read_squad(Path(args.squad))

@@ -210,3 +210,12 @@ def test_most_near_misses_of_the_gold_set_are_refused(pipeline):
                if not pipeline.ask(item["question"]).answered]
     assert len(refused) / len(unanswerable) >= 0.5, \
         f"refused {len(refused)} of {len(unanswerable)}"
+
+
+def test_train_command_refuses_bad_options_with_one_line(capsys, tmp_path):
+    from qa.cli import main
+    assert main(["train", "--squad", str(tmp_path / "absent.jsonl.gz")]) == 2
+    assert main(["train", "--epochs", "0"]) == 2
+    assert main(["train", "--device", "tpu"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
