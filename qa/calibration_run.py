@@ -78,24 +78,18 @@ def calibration_corpus(paragraphs, folder: Path, seed: int = 0):
 
 
 def collect(pipeline, items) -> list[dict]:
-    """Per question: its candidates' feature rows and F1s (best candidate first as read)."""
+    """Per question: its candidates' feature rows and F1s, as the reader scores them."""
     from .reading import READ_DEPTH
     reader = pipeline.reader
     out = []
     for item in items:
         vector = pipeline.embedder.encode_query(item["question"])
         retrieved = pipeline.retriever.retrieve(vector, item["question"], k=READ_DEPTH)
-        candidates = reader.candidates(item["question"], retrieved)
-        if candidates:
-            best = max(c.score for c in candidates)
-            null_min = min(c.null for c in candidates)
-            rows = [Calibration.features_of(c, best, null_min) for c in candidates]
-            texts = [pipeline.store.documents[c.window.doc_id].text[c.start:c.end]
-                     for c in candidates]
-        else:
-            rows, texts = [], []
+        candidates, rows = reader.scored_candidates(item["question"], retrieved)
+        texts = [pipeline.store.documents[c.window.doc_id].text[c.start:c.end]
+                 for c in candidates]
         f1 = [max((f1_score(t, a) for a in item["answers"]), default=0.0) for t in texts]
-        out.append({**item, "rows": rows, "f1": f1})
+        out.append({**item, "rows": rows.tolist(), "f1": f1})
     return out
 
 

@@ -60,11 +60,17 @@ def missing_specifics(question: str, context: str) -> list[str]:
     """The question's years, numbers and names that `context` does not state (a name counts as
     stated when each of its words, or a form of it, is there, in any order; a number ignores
     thousands commas)."""
+    return missing_from(specifics(question), context)
+
+
+def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
+    """missing_specifics for a question's `specifics`, found once and checked against several
+    contexts."""
     low = context.lower()
     words = set(re.findall(r"[\w'’]+", low)) | set(re.findall(r"[\w'’-]+", low))
     digits = low.replace(",", "")
     missing = []
-    for kind, value in specifics(question):
+    for kind, value in required:
         if kind == "name":
             parts = _name_words(value)
             if len(value) < 2 or not parts:

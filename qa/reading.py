@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calibration import Calibration
-from .constraints import missing_specifics
+from .constraints import missing_from, specifics
 from .reader_model import WindowLogits
 from .retrieval import RetrievedSentence
 from .store import DocumentStore
@@ -104,9 +104,10 @@ def log_softmax_with_cls(logits: np.ndarray, cls: float) -> np.ndarray:
 
 
 def window_candidates(window: Window, logits: WindowLogits, question: str, context: str,
-                      per_window: int = SPANS_PER_WINDOW) -> list[Candidate]:
+                      per_window: int = SPANS_PER_WINDOW,
+                      required: list[tuple[str, str]] | None = None) -> list[Candidate]:
     """The best start/end pairs of a window (start <= end, at most MAX_ANSWER_TOKENS apart),
-    as whole-word document spans."""
+    as whole-word document spans. `required`: the question's specifics, if already found."""
     n = len(logits.start)
     if n == 0:
         return []
@@ -119,7 +120,7 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
              for s in starts for e in ends if 0 <= e - s < MAX_ANSWER_TOKENS]
     pairs.sort(reverse=True)
     out, seen = [], set()
-    missing = missing_specifics(question, context)
+    missing = missing_from(specifics(question) if required is None else required, context)
     for score, s, e in pairs:
         a, b = widen_to_words(window.text, int(logits.spans[s][0]), int(logits.spans[e][1]))
         if not window.text[a:b].strip() or (a, b) in seen:
@@ -152,19 +153,29 @@ class Reader:
         section = self.store.sentences[window.sentence_ids[0]].section or ""
         return f"{document.title}\n{section}\n{window.text}"
 
-    def candidates(self, question: str, retrieved: list[RetrievedSentence]) -> list[Candidate]:
-        """Every window's best spans with their confidence, best first."""
+    def scored_candidates(self, question: str, retrieved: list[RetrievedSentence]):
+        """Every window's best spans and their calibration feature rows (what the confidence
+        model reads; calibration fits it on the same rows)."""
         windows = windows_for(self.store, retrieved, self.depth)
         logits = self.model.logits(question, [w.text for w in windows])
+        required = specifics(question)
         out = []
         for window, window_logits in zip(windows, logits):
-            out += window_candidates(window, window_logits, question, self.context_of(window))
+            out += window_candidates(window, window_logits, question, self.context_of(window),
+                                     required=required)
         if not out:
-            return out
+            return out, np.zeros((0, len(self.calibration.features)), dtype=np.float32)
         best = max(c.score for c in out)
         null_min = min(w.null for w in logits)
-        rows = np.array([self.calibration.features_of(c, best, null_min) for c in out],
+        rows = np.array([Calibration.features_of(c, best, null_min) for c in out],
                         dtype=np.float32)
+        return out, rows
+
+    def candidates(self, question: str, retrieved: list[RetrievedSentence]) -> list[Candidate]:
+        """Every window's best spans with their confidence, best first."""
+        out, rows = self.scored_candidates(question, retrieved)
+        if not out:
+            return out
         for c, p in zip(out, self.calibration.probabilities(rows)):
             c.confidence = float(p)
         out.sort(key=lambda c: -c.confidence)
