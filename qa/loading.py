@@ -24,6 +24,15 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts))
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks (index files, model weights)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def corpus_fingerprint(corpus_dir: Path) -> str:
     """A hash over the relative paths and bytes of every document and metadata file."""
     digest = hashlib.sha256()

@@ -173,12 +173,8 @@ class OnnxReaderModel:
 
 def weights_digest(weights: Path = READER_WEIGHTS) -> str:
     """sha256 of the weights file: an index's exported reader records the weights it came from."""
-    import hashlib
-    digest = hashlib.sha256()
-    with open(weights, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from .loading import file_sha256
+    return file_sha256(Path(weights))
 
 
 def max_logit_difference(a, b, question: str, windows: list[str]) -> float:
@@ -190,19 +186,26 @@ def max_logit_difference(a, b, question: str, windows: list[str]) -> float:
     return diff
 
 
-def export_reader(path: Path, check_windows: list[str], weights: Path = READER_WEIGHTS) -> float:
-    """Export the assembled reader to ONNX at `path`; returns its largest logit difference from
-    torch over a few windows (refused above ONNX_MAX_DIFF)."""
+def _check_windows(windows: list[str]) -> list[str]:
+    """Up to 8 non-blank windows to compare two reader models on."""
+    return [w for w in windows if w.strip()][:8] or ["a check window."]
+
+
+def export_reader(path: Path, check_windows: list[str], weights: Path = READER_WEIGHTS,
+                  torch_model: "TorchReaderModel | None" = None) -> float:
+    """Export the assembled reader (`torch_model`, else loaded from `weights`) to ONNX at
+    `path`; returns its largest logit difference from torch over a few windows (refused above
+    ONNX_MAX_DIFF)."""
     import torch
     from .embedding import export_transformer
-    torch_model = TorchReaderModel(weights=weights)
+    torch_model = torch_model or TorchReaderModel(weights=weights)
     _, feeds = encode_batch(torch_model.tokenizer, "a question",
                             ["a window of text to trace the graph with"])
     sample = {k: torch.from_numpy(v) for k, v in feeds.items()}
     export_transformer(torch_model.model, lambda out: (out.start_logits, out.end_logits),
                        sample, path, ["start", "end"])
-    windows = [w for w in check_windows if w.strip()][:8] or ["a check window."]
-    diff = max_logit_difference(OnnxReaderModel(path), torch_model, "what is checked?", windows)
+    diff = max_logit_difference(OnnxReaderModel(path), torch_model, "what is checked?",
+                                _check_windows(check_windows))
     if diff > ONNX_MAX_DIFF:
         raise ModelUnavailable(f"the ONNX reader differs from torch by {diff:.2g}")
     return diff
@@ -242,14 +245,15 @@ def reader_export(check_windows: list[str], weights: Path = READER_WEIGHTS,
         folder = Path(tempfile.mkdtemp(prefix="qa-reader-"))
         atexit.register(shutil.rmtree, folder, True)
         path = folder / READER_ONNX
+        torch_model = TorchReaderModel(weights=weights)
         record = {"path": path, "weights_sha256": digest, "int8": int8,
-                  "max_abs_diff_vs_torch": export_reader(path, check_windows, weights)}
+                  "max_abs_diff_vs_torch": export_reader(path, check_windows, weights,
+                                                         torch_model)}
         if int8:
             quantized = quantize_reader(path, folder / "reader.int8.onnx")
-            windows = [w for w in check_windows if w.strip()][:8] or ["a check window."]
             record["int8_max_abs_diff_vs_torch"] = max_logit_difference(
-                OnnxReaderModel(quantized), TorchReaderModel(weights=weights),
-                "what is checked?", windows)
+                OnnxReaderModel(quantized), torch_model, "what is checked?",
+                _check_windows(check_windows))
             record["path"] = quantized
         _EXPORTS[key] = record
     return dict(_EXPORTS[key])

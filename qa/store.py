@@ -6,7 +6,6 @@ as long as it offers the same attributes and `dense_search` / `lexical_scores`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ import faiss
 import numpy as np
 
 from .errors import IndexCorrupt, IndexMissing, IndexStale
-from .loading import corpus_fingerprint
+from .loading import corpus_fingerprint, file_sha256
 from .text import content_stems
 from .types import Document, Passage, Sentence
 
@@ -107,7 +106,7 @@ class DocumentStore:
                     os.link(source, tmp / name)
                 except OSError:
                     shutil.copyfile(source, tmp / name)
-            self.manifest["files"] = {p.relative_to(tmp).as_posix(): _sha256(p)
+            self.manifest["files"] = {p.relative_to(tmp).as_posix(): file_sha256(p)
                                       for p in sorted(tmp.rglob("*")) if p.is_file()}
             _write_json(tmp / MANIFEST, self.manifest)
             _swap_in(tmp, index_dir)
@@ -139,7 +138,7 @@ class DocumentStore:
             if not path.is_file():
                 raise IndexCorrupt(f"index file {name} is missing from {str(index_dir)!r}: "
                                    "rebuild with `python -m qa build`")
-            if _sha256(path) != digest:
+            if file_sha256(path) != digest:
                 raise IndexCorrupt(f"index file {name} in {str(index_dir)!r} does not match its "
                                    "checksum: rebuild with `python -m qa build`")
         if check_stale:
@@ -186,14 +185,6 @@ def _bm25(texts: list[str]) -> bm25s.BM25:
     bm25 = bm25s.BM25()
     bm25.index([content_stems(t) or [""] for t in texts], show_progress=False)
     return bm25
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_json(path: Path, value) -> None:
