@@ -137,18 +137,30 @@ def article_pool(paragraphs: list[Paragraph]) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in pool.items()}
 
 
+class WordOverlap:
+    """Ranks a fixed list of texts by idf-weighted word overlap with a question (the texts'
+    words and idf are found once, then shared by every question of the article)."""
+
+    def __init__(self, texts: list[str]):
+        import math
+        self.words = [set(re.findall(r"\w+", t.lower())) for t in texts]
+        df: dict[str, int] = {}
+        for ws in self.words:
+            for w in ws:
+                df[w] = df.get(w, 0) + 1
+        n = len(texts)
+        self.idf = {w: math.log((n + 1) / k) for w, k in df.items()}
+
+    def ranked(self, question: str) -> list[int]:
+        """Indexes of the texts, best overlap first."""
+        q = set(re.findall(r"\w+", question.lower()))
+        scores = [sum(self.idf[w] for w in q & ws) for ws in self.words]
+        return sorted(range(len(self.words)), key=lambda i: -scores[i])
+
+
 def most_similar(question: str, candidates: list[str]) -> list[int]:
     """Indexes of `candidates` by word overlap with the question (idf-weighted), best first."""
-    import math
-    words = [set(re.findall(r"\w+", c.lower())) for c in candidates]
-    df: dict[str, int] = {}
-    for ws in words:
-        for w in ws:
-            df[w] = df.get(w, 0) + 1
-    n = len(candidates)
-    q = set(re.findall(r"\w+", question.lower()))
-    scores = [sum(math.log((n + 1) / df[w]) for w in q & ws) for ws in words]
-    return sorted(range(n), key=lambda i: -scores[i])
+    return WordOverlap(candidates).ranked(question)
 
 
 def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int = 2,
@@ -168,8 +180,9 @@ def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int
     for title in sorted(by_title):
         article = by_title[title]
         pool = article_pool(article)
-        all_windows = [(w, pi) for pi, p in enumerate(article) for w, _, _ in windows_of(p)]
-        for pi, p in enumerate(article):
+        article_windows = [w for p in article for w, _, _ in windows_of(p)]
+        article_overlap = WordOverlap(article_windows)
+        for p in article:
             answerable = [q for q in p.qas if not q.get("is_impossible") and q["answers"]]
             rng.shuffle(answerable)
             for q in answerable[:per_paragraph]:
@@ -182,11 +195,11 @@ def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int
                                    (start - offset, end - offset), "answer"))
                 answers = [x["text"] for x in q["answers"]]
                 if rng.random() < retrieved_share:
-                    texts = [w for w, _ in all_windows]
-                    for i in most_similar(q["question"], texts)[:20]:
-                        if not bears(texts[i], answers) and texts[i] not in window \
-                                and window not in texts[i]:
-                            out.append(Example(q["id"], q["question"], texts[i], None,
+                    for i in article_overlap.ranked(q["question"])[:20]:
+                        text = article_windows[i]
+                        if not bears(text, answers) and text not in window \
+                                and window not in text:
+                            out.append(Example(q["id"], q["question"], text, None,
                                                "retrieved"))
                             break
                 if rng.random() < swapped_share:
