@@ -75,8 +75,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=1, help="passes over the examples (default 1)")
     p.add_argument("--per-paragraph", type=int, default=2,
                    help="answerable questions taken per paragraph (default 2; SQuAD has ~5)")
+    p.add_argument("--retrieved-share", type=float, default=0.35,
+                   help="share of questions also paired with a retrieved window lacking the "
+                        "answer (default 0.35)")
+    p.add_argument("--swapped-share", type=float, default=0.3,
+                   help="share of questions also made into a near-miss (default 0.3)")
+    p.add_argument("--checkpoint-every", type=int, default=100,
+                   help="steps between checkpoints (default 100)")
     p.add_argument("--skip-fine-tune", action="store_true",
                    help="keep the weights, redo only the calibration")
+    p.add_argument("--fine-tune-only", action="store_true",
+                   help="stop after writing the weights (calibrate later with --skip-fine-tune, "
+                        "e.g. on the CPU after training on a GPU)")
     return parser
 
 

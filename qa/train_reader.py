@@ -26,8 +26,17 @@ def run_training(args, settings: Settings) -> int:
         print(f"error: no SQuAD training file at {args.squad}: pass --squad PATH",
               file=sys.stderr)
         return 2
-    if args.epochs < 1 or args.per_paragraph < 1:
-        print("error: --epochs and --per-paragraph must be at least 1", file=sys.stderr)
+    if args.epochs < 1 or args.per_paragraph < 1 or args.checkpoint_every < 1:
+        print("error: --epochs, --per-paragraph and --checkpoint-every must be at least 1",
+              file=sys.stderr)
+        return 2
+    if not (0 <= args.retrieved_share <= 1 and 0 <= args.swapped_share <= 1):
+        print("error: --retrieved-share and --swapped-share must be between 0 and 1",
+              file=sys.stderr)
+        return 2
+    if args.skip_fine_tune and args.fine_tune_only:
+        print("error: --skip-fine-tune and --fine-tune-only exclude each other: pass one",
+              file=sys.stderr)
         return 2
     if args.device != "cpu":
         import torch
@@ -45,22 +54,31 @@ def run_training(args, settings: Settings) -> int:
     log(f"{len(paragraphs)} paragraphs read; {len({p.title for p in heldout})} articles held "
         f"out for calibration ({time.time() - started:.0f} s)")
     if not args.skip_fine_tune:
-        examples = make_examples(train, per_paragraph=args.per_paragraph)
+        examples = make_examples(train, per_paragraph=args.per_paragraph,
+                                 retrieved_share=args.retrieved_share,
+                                 swapped_share=args.swapped_share)
         if args.limit:
             examples = examples[:args.limit]
         log(f"{len(examples)} examples: " + ", ".join(
             f"{k} {v}" for k, v in sorted(Counter(e.kind for e in examples).items())) +
             f" ({time.time() - started:.0f} s)")
-        config = TrainConfig(epochs=args.epochs, device=args.device)
+        config = TrainConfig(epochs=args.epochs, device=args.device,
+                             checkpoint_every=args.checkpoint_every)
         summary = fine_tune(examples, out, Path(args.work), config, fresh=args.fresh,
                             max_steps=args.max_steps)
         summary["kinds"] = dict(Counter(e.kind for e in examples))
+        summary["options"] = {k: getattr(args, k) for k in (
+            "epochs", "per_paragraph", "retrieved_share", "swapped_share", "device")}
         Path(args.work).mkdir(parents=True, exist_ok=True)
         (Path(args.work) / "fine_tune.json").write_text(json.dumps(summary, indent=1) + "\n")
         if not summary["finished"]:
             log(f"stopped at step {summary['steps']}/{summary['total_steps']}: run the same "
                 "command again to resume")
             return 0
+    if args.fine_tune_only:
+        log(f"fine-tuned in {(time.time() - started) / 60:.1f} min; calibrate with "
+            "--skip-fine-tune")
+        return 0
     from .calibration import calibrate
     calibrate(heldout, out, Path(args.work), settings)
     log(f"done in {(time.time() - started) / 60:.1f} min")

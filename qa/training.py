@@ -123,7 +123,8 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
     batches = batch_order([len(e[0]) for e in encoded], config.batch_size, config.seed,
                           config.epochs)
     key = fingerprint(encoded, config)
-    model = load_torch_model(weights=None).to(config.device)
+    # float32 master weights whatever the base file holds (a float16 copy travels to a GPU)
+    model = load_torch_model(weights=None).float().to(config.device)
     for name, parameter in model.named_parameters():
         parameter.requires_grad = ".embeddings." not in name
     params = [p for p in model.parameters() if p.requires_grad]
