@@ -1,11 +1,12 @@
 """Corpus loading: which files, their ids, metadata, fingerprints and clear errors."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from qa.errors import CorpusError
-from qa.loading import corpus_fingerprint, load_corpus
+from qa.loading import corpus_fingerprint, load_corpus, read_corpus
 
 
 def test_recursive_txt_and_md_with_relative_ids(tmp_path):
@@ -69,3 +70,76 @@ def test_fingerprint_follows_content(tmp_path):
     assert corpus_fingerprint(tmp_path) == first
     (tmp_path / "a.txt").write_text("Two.", encoding="utf-8")
     assert corpus_fingerprint(tmp_path) != first
+
+
+# -- other formats, and files that cannot be indexed --------------------------------------------
+
+
+def bad_corpus(tmp_path, name, data):
+    """A corpus of one good text file and one bad file; the reasons by path."""
+    (tmp_path / "good.txt").write_text("A good document. It is indexed.", encoding="utf-8")
+    (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+def reasons(corpus, **kwargs) -> dict:
+    load = read_corpus(corpus, **kwargs)
+    assert [d.doc_id for d in load.documents] == ["good.txt"], "the rest is still indexed"
+    return {s.path: s.reason for s in load.skipped}
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("notes.rtf", b"{\\rtf1 hello}", "unknown format '.rtf'"),
+    ("README", b"no suffix", "unknown format '(no suffix)'"),
+    ("latin1.txt", "café".encode("latin-1"), "is not UTF-8 text"),
+])
+def test_a_file_that_cannot_be_indexed_gets_one_line_naming_why(tmp_path, name, data, reason):
+    found = reasons(bad_corpus(tmp_path, name, data))
+    assert list(found) == [name]
+    assert reason in found[name] and "\n" not in found[name]
+
+
+def test_a_file_over_the_size_limit_is_skipped(tmp_path):
+    corpus = bad_corpus(tmp_path, "big.txt", b"Big words. " * 2000)
+    found = reasons(corpus, max_file_bytes=10_000)
+    assert "over the 0.01 MB limit" in found["big.txt"] and "--max-file-mb" in found["big.txt"]
+    assert len(read_corpus(corpus, max_file_bytes=None).documents) == 2
+
+
+def test_links_that_leave_the_corpus_folder_are_refused_unread(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("The vault code is 1234.", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("A good document.", encoding="utf-8")
+    (corpus / "inner.txt").symlink_to(corpus / "good.txt")  # stays inside: read
+    (corpus / "leak.txt").symlink_to(outside / "secret.txt")
+    (corpus / "folder").symlink_to(outside, target_is_directory=True)
+    (corpus / "good.txt.meta.json").write_text("{}", encoding="utf-8")
+    load = read_corpus(corpus)
+    assert sorted(d.doc_id for d in load.documents) == ["good.txt", "inner.txt"]
+    found = {s.path: s.reason for s in load.skipped}
+    assert set(found) == {"leak.txt", "folder"}
+    assert all("outside the corpus folder: refused" in r for r in found.values())
+    assert all("vault" not in d.text for d in load.documents)
+    before = corpus_fingerprint(corpus)
+    (outside / "secret.txt").write_text("Changed outside.", encoding="utf-8")
+    assert corpus_fingerprint(corpus) == before  # not even hashed
+
+
+def test_companion_files_are_neither_documents_nor_reported(tmp_path):
+    (tmp_path / "a.txt").write_text("Text.", encoding="utf-8")
+    (tmp_path / "gold.jsonl").write_text("{}\n", encoding="utf-8")
+    (tmp_path / ".hidden.pdf").write_bytes(b"junk")
+    load = read_corpus(tmp_path)
+    assert [d.doc_id for d in load.documents] == ["a.txt"] and load.skipped == []
+
+
+def test_a_bad_metadata_file_skips_only_its_document(tmp_path):
+    (tmp_path / "a.txt").write_text("Text.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Other.", encoding="utf-8")
+    (tmp_path / "b.txt.meta.json").write_text("{broken", encoding="utf-8")
+    load = read_corpus(tmp_path)
+    assert [d.doc_id for d in load.documents] == ["a.txt"]
+    assert "b.txt.meta.json is not valid JSON" in load.skipped[0].reason
