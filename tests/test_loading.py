@@ -75,6 +75,14 @@ def test_fingerprint_follows_content(tmp_path):
 # -- other formats, and files that cannot be indexed --------------------------------------------
 
 
+NAVIGATION_ONLY = (b"<html><head><title>Site</title></head><body><header><nav><ul>"
+                   b"<li><a href='/'>Home</a></li><li><a href='/news'>News</a></li>"
+                   b"<li><a href='/about'>About us</a></li></ul></nav></header>"
+                   b"<div class='menu'><a href='/a'>Products</a> <a href='/b'>Services</a> "
+                   b"<a href='/c'>Careers</a></div><footer><p>&copy; 2025 Example Corp.</p>"
+                   b"<a href='/privacy'>Privacy</a></footer></body></html>")
+
+
 def bad_corpus(tmp_path, name, data):
     """A corpus of one good text file and one bad file; the reasons by path."""
     (tmp_path / "good.txt").write_text("A good document. It is indexed.", encoding="utf-8")
@@ -91,6 +99,7 @@ def reasons(corpus, **kwargs) -> dict:
 @pytest.mark.parametrize("name,data,reason", [
     ("notes.rtf", b"{\\rtf1 hello}", "unknown format '.rtf'"),
     ("README", b"no suffix", "unknown format '(no suffix)'"),
+    ("menu.html", NAVIGATION_ONLY, "has no main text (only navigation, menus or footers)"),
     ("latin1.txt", "café".encode("latin-1"), "is not UTF-8 text"),
 ])
 def test_a_file_that_cannot_be_indexed_gets_one_line_naming_why(tmp_path, name, data, reason):

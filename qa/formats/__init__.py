@@ -18,9 +18,11 @@ READERS = {
     ".txt": "plain",
     ".md": "markdown",
     ".markdown": "markdown",
+    ".html": "webpage",
+    ".htm": "webpage",
 }
 SUFFIXES = tuple(READERS)
-SUPPORTED = ".txt or .md"
+SUPPORTED = ".txt, .md or .html/.htm"
 
 
 class ExtractionError(QAError):
