@@ -20,9 +20,10 @@ READERS = {
     ".markdown": "markdown",
     ".html": "webpage",
     ".htm": "webpage",
+    ".pdf": "pdf",
 }
 SUFFIXES = tuple(READERS)
-SUPPORTED = ".txt, .md or .html/.htm"
+SUPPORTED = ".txt, .md, .html/.htm or .pdf"
 
 
 class ExtractionError(QAError):
