@@ -57,7 +57,7 @@ def test_article_is_bundled_byte_for_byte():
 def test_errors_name_the_problem(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         load_corpus(tmp_path / "nope")
-    with pytest.raises(CorpusError, match="no .txt or .md"):
+    with pytest.raises(CorpusError, match=r"no \.txt, \.md, \.html/\.htm, \.pdf or \.docx"):
         load_corpus(tmp_path)
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(CorpusError, match="not UTF-8"):

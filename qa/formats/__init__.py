@@ -21,9 +21,10 @@ READERS = {
     ".html": "webpage",
     ".htm": "webpage",
     ".pdf": "pdf",
+    ".docx": "word",
 }
 SUFFIXES = tuple(READERS)
-SUPPORTED = ".txt, .md, .html/.htm or .pdf"
+SUPPORTED = ".txt, .md, .html/.htm, .pdf or .docx"
 
 
 class ExtractionError(QAError):
