@@ -74,7 +74,7 @@ def test_fingerprint_follows_content(tmp_path):
 
 # -- other formats, and files that cannot be indexed --------------------------------------------
 
-
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NAVIGATION_ONLY = (b"<html><head><title>Site</title></head><body><header><nav><ul>"
                    b"<li><a href='/'>Home</a></li><li><a href='/news'>News</a></li>"
                    b"<li><a href='/about'>About us</a></li></ul></nav></header>"
@@ -97,6 +97,15 @@ def reasons(corpus, **kwargs) -> dict:
 
 
 @pytest.mark.parametrize("name,data,reason", [
+    ("secret.pdf", (FIXTURES / "unreadable" / "encrypted.pdf").read_bytes(),
+     "is encrypted: save a copy without the password"),
+    ("scan.pdf", (FIXTURES / "unreadable" / "scanned.pdf").read_bytes(),
+     "has no extractable text; OCR it first"),
+    ("cut.pdf", (FIXTURES / "formats" / "article.pdf").read_bytes()[:4000],
+     "is truncated or corrupt"),
+    ("fake.pdf", b"<html>not a pdf</html>", "is not a PDF (no %PDF header)"),
+    ("cut.docx", (FIXTURES / "formats" / "article.docx").read_bytes()[:5000],
+     "is not a valid .docx"),
     ("notes.rtf", b"{\\rtf1 hello}", "unknown format '.rtf'"),
     ("README", b"no suffix", "unknown format '(no suffix)'"),
     ("menu.html", NAVIGATION_ONLY, "has no main text (only navigation, menus or footers)"),
@@ -152,3 +161,22 @@ def test_a_bad_metadata_file_skips_only_its_document(tmp_path):
     load = read_corpus(tmp_path)
     assert [d.doc_id for d in load.documents] == ["a.txt"]
     assert "b.txt.meta.json is not valid JSON" in load.skipped[0].reason
+
+
+def test_every_format_is_loaded_from_subfolders(tmp_path):
+    import shutil
+    (tmp_path / "web").mkdir()
+    (tmp_path / "reports" / "2025").mkdir(parents=True)
+    shutil.copy(FIXTURES / "formats" / "article.html", tmp_path / "web" / "page.htm")
+    shutil.copy(FIXTURES / "formats" / "article.pdf", tmp_path / "reports" / "2025" / "a.pdf")
+    shutil.copy(FIXTURES / "formats" / "article.docx", tmp_path / "reports" / "a.docx")
+    (tmp_path / "notes.md").write_text("# Notes\n\nSome *notes*.", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Text.", encoding="utf-8")
+    docs = {d.doc_id: d for d in load_corpus(tmp_path)}
+    assert {k: d.format for k, d in docs.items()} == {
+        "a.txt": "text", "notes.md": "markdown", "reports/2025/a.pdf": "pdf",
+        "reports/a.docx": "docx", "web/page.htm": "html"}
+    assert docs["notes.md"].text == "Notes\n\nSome notes."
+    assert len(docs["reports/2025/a.pdf"].pages) == 2
+    assert docs["web/page.htm"].date == "2025-10-31"
+    assert docs["reports/a.docx"].date == "Oct 31, 2025"  # from its dateline, as for .txt
