@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="(re)build the index from the corpus folder")
     common(p)
+    p.add_argument("--strict", action="store_true",
+                   help="exit 2 without writing the index if any file cannot be indexed")
+    p.add_argument("--max-file-mb", type=float,
+                   help="skip corpus files larger than this (default 50, $QA_MAX_FILE_MB)")
 
     p = sub.add_parser("ask", help="answer one question from the index")
     p.add_argument("question")
@@ -94,7 +98,8 @@ def _settings(args) -> Settings:
     return Settings.from_env(
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None), model_path=getattr(args, "model", None),
         host=getattr(args, "host", None), port=getattr(args, "port", None),
-        workers=getattr(args, "workers", None), threads=getattr(args, "threads", None))
+        workers=getattr(args, "workers", None), threads=getattr(args, "threads", None),
+        max_file_mb=getattr(args, "max_file_mb", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,10 +121,15 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_build(args, settings: Settings) -> int:
     from .embedding import Embedder
     from .indexing import build_index
-    report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path))
+    from .progress import Progress
+    report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path),
+                         max_file_bytes=settings.max_file_bytes, strict=args.strict,
+                         progress=Progress())
     print(f"indexed {report.documents} documents, {report.sentences} sentences, "
           f"{report.passages} passages from {settings.corpus_dir} into {report.index_dir} "
-          f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s)")
+          f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s; embedded "
+          f"{report.embedded} of {report.texts} texts, the others were embedded before"
+          + (f"; {len(report.skipped)} file(s) skipped" if report.skipped else "") + ")")
     return 0
 
 

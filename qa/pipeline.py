@@ -90,7 +90,8 @@ class Pipeline:
                 raise
             from .indexing import build_index
             embedder = embedder or Embedder(settings.model_path)
-            build_index(settings.corpus_dir, settings.index_dir, embedder)
+            build_index(settings.corpus_dir, settings.index_dir, embedder,
+                        max_file_bytes=settings.max_file_bytes)
             store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
         return cls(store, query_embedder or load_query_encoder(settings.index_dir,
                                                                 settings.model_path), settings)
