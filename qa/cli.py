@@ -156,7 +156,7 @@ def format_answer(answer, pipeline) -> str:
         lines.append(textwrap.fill(marked, 100, initial_indent="  “", subsequent_indent="   ")
                      + "”")
         lines.append(f"  — {cite.title}, section: {cite.section or '(none)'}, "
-                     f"{cite.doc_id} characters {span.start}-{span.end}")
+                     f"{_page(span)}{cite.doc_id} characters {span.start}-{span.end}")
         for alt in answer.alternatives:
             lines.append(f"  alternative: {alt.text} ({alt.confidence:.2f}, "
                          f"{alt.doc_id} {alt.start}-{alt.end})")
@@ -167,8 +167,13 @@ def format_answer(answer, pipeline) -> str:
             lines.append(textwrap.fill(cite.text, 100, initial_indent="  - ",
                                        subsequent_indent="    "))
             lines.append(f"    ({cite.title}, {cite.section or '(no section)'}, "
-                         f"{cite.doc_id} {cite.start}-{cite.end})")
+                         f"{_page(cite)}{cite.doc_id} {cite.start}-{cite.end})")
     return "\n".join(lines)
+
+
+def _page(item) -> str:
+    """"p. 3, " for a span or citation of a paged document (PDF), else nothing."""
+    return f"p. {item.page}, " if getattr(item, "page", None) else ""
 
 
 def cmd_eval(args, settings: Settings) -> int:

@@ -101,6 +101,7 @@ class Citation:
     end: int
     text: str
     score: float
+    page: int | None = None  # 1-based page of `start` in a paged document (PDF)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,10 +117,11 @@ class Span:
     end: int
     confidence: float
     sentence_id: int
+    page: int | None = None  # 1-based page of `start` in a paged document (PDF)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "doc_id": self.doc_id, "start": self.start,
-                "end": self.end, "confidence": round(self.confidence, 4)}
+                "end": self.end, "page": self.page, "confidence": round(self.confidence, 4)}
 
 
 @dataclass

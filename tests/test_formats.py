@@ -144,6 +144,109 @@ def test_text_files_are_read_exactly():
     assert extracted.text == raw.decode() and extracted.sections is None
 
 
+# -- the same answers, from every format --------------------------------------------------------
+
+QUESTIONS = [
+    "Who is China's Vice Minister of Commerce?",
+    "What energy density threshold did the battery controls cover?",
+    "How much lithium battery output did China report for 2024?",
+    "Which country replaced the United States as the largest export market for Chinese "
+    "lithium-ion batteries?",
+    "What was the year-on-year increase in the number of lithium-ion battery exports?",
+    "Who is the director of the Energy, Economy, and Security Project?",
+]
+
+
+@pytest.fixture(scope="module")
+def format_pipelines(tmp_path_factory, embedder, pipeline):
+    """One index per fixture (the session index holds corpus/article.txt)."""
+    from qa.config import Settings
+    from qa.indexing import build_index
+    from qa.pipeline import Pipeline
+    out = {}
+    for name in FURNITURE:
+        corpus = tmp_path_factory.mktemp(name.replace(".", "-")) / "corpus"
+        corpus.mkdir()
+        shutil.copy(FIXTURES / name, corpus / name)
+        index = corpus.parent / "index"
+        build_index(corpus, index, embedder)
+        settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
+        out[name] = Pipeline.load(settings, embedder=embedder)
+    return out
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_each_format_gives_the_answer_the_text_file_gives(format_pipelines, pipeline,
+                                                          question):
+    from conftest_web import verbatim_problems
+    expected = pipeline.ask(question).to_dict()
+    for name, format_pipeline in format_pipelines.items():
+        record = format_pipeline.ask(question).to_dict()
+        assert record["answered"] == expected["answered"], name
+        if expected["answered"]:
+            assert record["answer"]["text"] == expected["answer"]["text"], name
+        else:  # the same spans, refused alike
+            assert [a["text"] for a in record["alternatives"]] == \
+                [a["text"] for a in expected["alternatives"]], name
+        assert verbatim_problems(record, format_pipeline.store.documents) == [], name
+        cited = [record["answer"]["text"]] + [c["text"] for c in record["evidence"]] + \
+            [a["text"] for a in record["alternatives"]]
+        for furniture in FURNITURE[name]:
+            assert not any(furniture in text for text in cited), (name, furniture)
+
+
+def test_furniture_is_never_indexed(format_pipelines):
+    for name, format_pipeline in format_pipelines.items():
+        store = format_pipeline.store
+        for furniture in FURNITURE[name]:
+            assert not any(furniture in s.text for s in store.sentences), (name, furniture)
+        # and what the index serves is the extracted text the offsets index
+        document = store.documents[name]
+        assert all(document.text[s.start:s.end] == s.text for s in store.sentences)
+
+
+def test_a_pdf_citation_names_its_page(format_pipelines):
+    from qa.cli import format_answer
+    pdf = format_pipelines["article.pdf"]
+    answer = pdf.ask("Who is the director of the Energy, Economy, and Security Project?")
+    document = pdf.store.documents["article.pdf"]
+    assert answer.answered and answer.answer.page == 2 == document.page_at(answer.answer.start)
+    assert answer.evidence[0].page == 2
+    assert all(c.page == document.page_at(c.start) for c in answer.evidence)
+    assert ", p. 2, article.pdf characters" in format_answer(answer, pdf)
+    first = pdf.ask("Who is China's Vice Minister of Commerce?")
+    assert first.answer.page == 1
+    html_answer = format_pipelines["article.html"].ask("Who is China's Vice Minister of "
+                                                       "Commerce?")
+    assert html_answer.answer.page is None and html_answer.to_dict()["answer"]["page"] is None
+
+
+def test_the_api_and_the_document_page_serve_the_extracted_text(format_pipelines):
+    from qa.web import create_app
+    pdf = format_pipelines["article.pdf"]
+    client = create_app(pdf).test_client()
+    document = pdf.store.documents["article.pdf"]
+    body = client.get("/api/documents/article.pdf").get_json()
+    assert body["text"] == document.text and body["format"] == "pdf"
+    assert body["pages"] == 2 and body["page_starts"] == list(document.pages)
+    assert body["file_name"] == "article.pdf"
+    listed = client.get("/api/documents").get_json()
+    assert listed[0]["format"] == "pdf" and listed[0]["pages"] == 2
+    start = document.pages[1] + 4
+    page = client.get(f"/documents/article.pdf?start={start}&end={start + 10}")
+    html_text = page.get_data(as_text=True)
+    assert 'id="page-1"' in html_text and 'id="page-2"' in html_text
+    assert "extracted from PDF, 2 pages (article.pdf)" in html_text
+    assert "highlighted: p. 2, characters" in html_text
+    article = re.search(r'<article class="doc-text" id="doc-text">(.*?)</article>', html_text,
+                        re.S).group(1)
+    import html
+    assert html.unescape(re.sub(r"<[^>]+>", "", article)) == document.text
+    answer_page = client.get("/", query_string={"q": "Who is the director of the Energy, "
+                                                     "Economy, and Security Project?"})
+    assert ", p. 2, characters" in answer_page.get_data(as_text=True)
+
+
 # -- the verbatim property, for every format -------------------------------------------------------
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789éü’%", min_size=1,
