@@ -121,20 +121,6 @@ def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere():
     assert Progress(stream=io.StringIO()).bar is False  # not a terminal
 
 
-@pytest.fixture()
-def run(monkeypatch, embedder, capsys):
-    from qa import cli
-    monkeypatch.setattr("qa.embedding.Embedder", lambda *a, **k: embedder)
-    for var in ("QA_INDEX", "QA_CORPUS", "QA_MODEL_PATH", "QA_MAX_FILE_MB"):
-        monkeypatch.delenv(var, raising=False)
-
-    def _run(*argv):
-        code = cli.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return _run
-
-
 def test_build_prints_a_line_per_document_and_per_skipped_file(run, tmp_path):
     corpus = tmp_path / "c"
     shutil.copytree(ROOT / "tests" / "fixtures" / "formats", corpus)

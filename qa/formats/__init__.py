@@ -42,6 +42,15 @@ def extract(suffix: str, data: bytes) -> Extracted:
     return importlib.import_module(f"{__name__}.{module}").extract(data)
 
 
+def decode_utf8(data: bytes) -> str:
+    """The file's text, or ExtractionError if it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExtractionError(f"is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                              "convert it to UTF-8") from exc
+
+
 def one_line(text: str) -> str:
     """Whitespace (line breaks included) collapsed to single spaces, ends stripped."""
     return re.sub(r"\s+", " ", text).strip()

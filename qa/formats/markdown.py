@@ -13,7 +13,7 @@ import re
 from markdown_it import MarkdownIt
 
 from ..types import Extracted
-from . import ExtractionError, excerpt, join_blocks, one_line
+from . import decode_utf8, excerpt, join_blocks, one_line
 
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 FRONT_MATTER_FIELD_RE = re.compile(r"^(title|date|author|publisher)\s*:\s*(.+?)\s*$", re.M | re.I)
@@ -22,11 +22,7 @@ CELL_SEPARATOR = " | "
 
 def extract(data: bytes) -> Extracted:
     """Blocks of rendered text separated by blank lines; headings on lines of their own."""
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ExtractionError(f"is not UTF-8 text ({exc.reason} at byte {exc.start}): "
-                              "convert it to UTF-8") from exc
+    source = decode_utf8(data)
     fields, dropped = {}, []
     front = FRONT_MATTER_RE.match(source)
     if front:

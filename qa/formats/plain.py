@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from ..types import Extracted
-from . import ExtractionError
+from . import decode_utf8
 
 
 def extract(data: bytes) -> Extracted:
     """The UTF-8 text as it is; headings are found later, line by line."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ExtractionError(f"is not UTF-8 text ({exc.reason} at byte {exc.start}): "
-                              "convert it to UTF-8") from exc
-    return Extracted(text=text, format="text")
+    return Extracted(text=decode_utf8(data), format="text")
