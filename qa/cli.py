@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--out", type=Path, default=Path("bench-results.json"))
     p.add_argument("--quick", action="store_true", help="shorter runs (for a smoke check)")
+    p.add_argument("--only", metavar="SECTIONS",
+                   help="comma-separated sections to run: latency, onnx, reader_onnx, http, "
+                        "cold, scale, rebuild (default: all)")
 
     p = sub.add_parser("train", help="relearn the reader from the SQuAD training data")
     p.add_argument("--squad", type=Path, default=Path("../shared/squad/train.jsonl.gz"),
@@ -208,8 +211,16 @@ def cmd_serve(args, settings: Settings) -> int:
 
 
 def cmd_bench(args, settings: Settings) -> int:
-    from .bench import run_bench
-    run_bench(settings, out=args.out, quick=args.quick)
+    from .bench import SECTIONS, run_bench
+    sections = SECTIONS
+    if args.only:
+        sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
+        unknown = sorted(set(sections) - set(SECTIONS))
+        if unknown:
+            print(f"error: unknown bench section(s) {', '.join(unknown)}: choose from "
+                  f"{', '.join(SECTIONS)}", file=sys.stderr)
+            return EXIT_USAGE
+    run_bench(settings, out=args.out, quick=args.quick, sections=sections)
     return 0
 
 
