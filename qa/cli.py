@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="(re)build the index from the corpus folder")
     common(p)
+    p.add_argument("--strict", action="store_true",
+                   help="exit 2 without writing the index if any file cannot be indexed")
+    p.add_argument("--max-file-mb", type=float,
+                   help="skip corpus files larger than this (default 50, $QA_MAX_FILE_MB)")
 
     p = sub.add_parser("ask", help="answer one question from the index")
     p.add_argument("question")
@@ -59,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--out", type=Path, default=Path("bench-results.json"))
     p.add_argument("--quick", action="store_true", help="shorter runs (for a smoke check)")
+    p.add_argument("--only", metavar="SECTIONS",
+                   help="comma-separated sections to run: latency, onnx, reader_onnx, http, "
+                        "cold, scale, rebuild (default: all)")
 
     p = sub.add_parser("train", help="relearn the reader from the SQuAD training data")
     p.add_argument("--squad", type=Path, default=Path("../shared/squad/train.jsonl.gz"),
@@ -94,7 +101,8 @@ def _settings(args) -> Settings:
     return Settings.from_env(
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None), model_path=getattr(args, "model", None),
         host=getattr(args, "host", None), port=getattr(args, "port", None),
-        workers=getattr(args, "workers", None), threads=getattr(args, "threads", None))
+        workers=getattr(args, "workers", None), threads=getattr(args, "threads", None),
+        max_file_mb=getattr(args, "max_file_mb", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,10 +124,15 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_build(args, settings: Settings) -> int:
     from .embedding import Embedder
     from .indexing import build_index
-    report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path))
+    from .progress import Progress
+    report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path),
+                         max_file_bytes=settings.max_file_bytes, strict=args.strict,
+                         progress=Progress())
     print(f"indexed {report.documents} documents, {report.sentences} sentences, "
           f"{report.passages} passages from {settings.corpus_dir} into {report.index_dir} "
-          f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s)")
+          f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s; embedded "
+          f"{report.embedded} of {report.texts} texts, the others were embedded before"
+          + (f"; {len(report.skipped)} file(s) skipped" if report.skipped else "") + ")")
     return 0
 
 
@@ -146,7 +159,7 @@ def format_answer(answer, pipeline) -> str:
         lines.append(textwrap.fill(marked, 100, initial_indent="  “", subsequent_indent="   ")
                      + "”")
         lines.append(f"  — {cite.title}, section: {cite.section or '(none)'}, "
-                     f"{cite.doc_id} characters {span.start}-{span.end}")
+                     f"{_page(span)}{cite.doc_id} characters {span.start}-{span.end}")
         for alt in answer.alternatives:
             lines.append(f"  alternative: {alt.text} ({alt.confidence:.2f}, "
                          f"{alt.doc_id} {alt.start}-{alt.end})")
@@ -157,8 +170,13 @@ def format_answer(answer, pipeline) -> str:
             lines.append(textwrap.fill(cite.text, 100, initial_indent="  - ",
                                        subsequent_indent="    "))
             lines.append(f"    ({cite.title}, {cite.section or '(no section)'}, "
-                         f"{cite.doc_id} {cite.start}-{cite.end})")
+                         f"{_page(cite)}{cite.doc_id} {cite.start}-{cite.end})")
     return "\n".join(lines)
+
+
+def _page(item) -> str:
+    """"p. 3, " for a span or citation of a paged document (PDF), else nothing."""
+    return f"p. {item.page}, " if getattr(item, "page", None) else ""
 
 
 def cmd_eval(args, settings: Settings) -> int:
@@ -193,8 +211,16 @@ def cmd_serve(args, settings: Settings) -> int:
 
 
 def cmd_bench(args, settings: Settings) -> int:
-    from .bench import run_bench
-    run_bench(settings, out=args.out, quick=args.quick)
+    from .bench import SECTIONS, run_bench
+    sections = SECTIONS
+    if args.only:
+        sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
+        unknown = sorted(set(sections) - set(SECTIONS))
+        if unknown:
+            print(f"error: unknown bench section(s) {', '.join(unknown)}: choose from "
+                  f"{', '.join(SECTIONS)}", file=sys.stderr)
+            return EXIT_USAGE
+    run_bench(settings, out=args.out, quick=args.quick, sections=sections)
     return 0
 
 

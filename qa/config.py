@@ -22,6 +22,7 @@ ENVIRONMENT = {
     "QA_MIN_CONFIDENCE": ("min_confidence", float),
     "QA_MAX_QUESTION_CHARS": ("max_question_chars", int),
     "QA_CACHE_SIZE": ("cache_size", int),
+    "QA_MAX_FILE_MB": ("max_file_mb", float),
 }
 
 
@@ -43,6 +44,11 @@ class Settings:
     max_question_chars: int = 500
     max_body_bytes: int = 16 * 1024
     cache_size: int = 1024  # answers kept per loaded index for repeated questions (0: none)
+    max_file_mb: float = 50.0  # corpus files larger than this are skipped with the reason
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

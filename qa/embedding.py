@@ -12,6 +12,10 @@ from .config import resolve_model_path
 from .errors import ModelUnavailable
 
 
+# Files of a model folder that do not change its vectors (left out of Embedder.identity)
+MODEL_FILES_NOT_HASHED = frozenset({"README.md", ".gitattributes"})
+
+
 class Embedder:
     """Normalised sentence embeddings (inner product = cosine) from a local model folder."""
 
@@ -35,6 +39,22 @@ class Embedder:
         self.dimension = int(self.model.get_embedding_dimension())
         self.name = Path(self.model_path).name if Path(self.model_path).name != "model" \
             else "all-MiniLM-L6-v2"
+
+    @property
+    def identity(self) -> str:
+        """What makes this model's vectors what they are: its name and a hash of its files
+        (weights, configuration, tokenizer). Keys the embedding cache."""
+        if getattr(self, "_identity", None) is None:
+            import hashlib
+            from .loading import file_sha256
+            digest = hashlib.sha256()
+            folder = Path(self.model_path)
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()
+                               and p.name not in MODEL_FILES_NOT_HASHED):
+                digest.update(f"{path.relative_to(folder).as_posix()}\0{file_sha256(path)}\n"
+                              .encode())
+            self._identity = f"{self.name}:{digest.hexdigest()[:32]}"
+        return self._identity
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """float32 matrix of unit vectors, one row per text."""

@@ -29,3 +29,9 @@ class ModelUnavailable(QAError):
 
 class BadQuestion(QAError):
     code = "bad_question"
+
+
+class CorpusIncomplete(CorpusError):
+    """Some corpus files could not be indexed and the build was asked to be strict."""
+
+    code = "corpus_incomplete"

@@ -52,6 +52,14 @@ def validate_top_k(top_k, maximum: int) -> int:
     return top_k
 
 
+def cite_pages(answer: Answer, documents: dict) -> Answer:
+    """The answer with the page of each span and citation set, for documents with pages."""
+    for item in [answer.answer, *answer.alternatives, *answer.evidence]:
+        if item is not None:
+            item.page = documents[item.doc_id].page_at(item.start)
+    return answer
+
+
 class Pipeline:
     """Answers questions from one loaded index."""
 
@@ -90,7 +98,8 @@ class Pipeline:
                 raise
             from .indexing import build_index
             embedder = embedder or Embedder(settings.model_path)
-            build_index(settings.corpus_dir, settings.index_dir, embedder)
+            build_index(settings.corpus_dir, settings.index_dir, embedder,
+                        max_file_bytes=settings.max_file_bytes)
             store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
         return cls(store, query_embedder or load_query_encoder(settings.index_dir,
                                                                 settings.model_path), settings)
@@ -110,7 +119,8 @@ class Pipeline:
             return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
         vector = self.embedder.encode_query(question)
         retrieved = self.retriever.retrieve(vector, question, k=max(READ_DEPTH, top_k))
-        answer = self.reader.read(question, retrieved, top_k=top_k)
+        answer = cite_pages(self.reader.read(question, retrieved, top_k=top_k),
+                            self.store.documents)
         answer.took_ms = (time.perf_counter() - started) * 1000
         if self.settings.cache_size > 0:
             with self._cache_lock:

@@ -74,21 +74,31 @@ def heading_name(line: str) -> str:
     return line.strip().lstrip("#").strip()
 
 
+def boilerplate_lines(document: Document) -> list[str]:
+    """The non-empty lines of a document that are never indexed as page furniture."""
+    return [line.strip() for line in document.text.splitlines()
+            if line.strip() and is_boilerplate(line)]
+
+
 def split_sentences(document: Document, first_index: int = 0) -> list[Sentence]:
-    """Sentences and heading lines of a document, in order; boilerplate lines are left out."""
+    """Sentences and heading lines of a document, in order; boilerplate lines are left out.
+    The headings are the document's known sections when its format has them (HTML, Markdown,
+    DOCX), else the lines that look like headings."""
     text = document.text
     splitter = sentence_splitter()
     sentences: list[Sentence] = []
     section: str | None = None
+    known = None if document.sections is None else {s.start: s for s in document.sections}
     for match in re.finditer(r"[^\r\n]+", text):
         line = match.group()
         if not line.strip() or is_boilerplate(line):
             continue
         base = match.start()
-        if is_heading(line):
-            lead = len(line) - len(line.lstrip())
+        lead = len(line) - len(line.lstrip())
+        heading = known.get(base + lead) if known is not None else None
+        if heading is not None or (known is None and is_heading(line)):
             start, end = base + lead, base + len(line.rstrip())
-            name = heading_name(line)
+            name = heading.name if heading is not None else heading_name(line)
             if name != document.title and not parse_dateline(line):
                 section = name
             sentences.append(Sentence(first_index + len(sentences), document.doc_id, start, end,

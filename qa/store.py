@@ -23,7 +23,9 @@ from .loading import corpus_fingerprint, file_sha256
 from .text import content_stems
 from .types import Document, Passage, Sentence
 
-FORMAT_VERSION = 3  # 2: documents carry date and publisher; 3: the span reader, no token vectors
+# 2: documents carry date and publisher; 3: the span reader, no token vectors; 4: documents
+# carry their format, page starts and sections (PDF, HTML, DOCX, Markdown)
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 # Above this many vectors, search an HNSW graph instead of scanning every vector.
 APPROXIMATE_FROM = 50_000
@@ -150,7 +152,7 @@ class DocumentStore:
                                      "built: rebuild with `python -m qa build --corpus "
                                      f"{corpus} --index {index_dir}`")
         try:
-            documents = [Document(**d) for d in _read_json(index_dir / "documents.json")]
+            documents = [Document.from_dict(d) for d in _read_json(index_dir / "documents.json")]
             sentences = [Sentence(**s) for s in _read_json(index_dir / "sentences.json")]
             passages = [Passage(**{**p, "sentence_ids": tuple(p["sentence_ids"])})
                         for p in _read_json(index_dir / "passages.json")]

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
+class Section:
+    """A heading of an extracted document: its line is `text[start:end]`, and it names the
+    section of what follows, up to the next heading of any level."""
+
+    name: str
+    level: int  # 1 for h1 / "#" / "Heading 1"; 0 for a document title style
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a format reader got out of one file: the citable text and where things are in it.
+
+    `text` is what the index stores and serves; every offset refers to it."""
+
+    text: str
+    format: str                                  # "text", "markdown", "html", "pdf", "docx"
+    title: str | None = None                     # from the file's own metadata, if it has any
+    date: str | None = None
+    publisher: str | None = None
+    sections: tuple[Section, ...] | None = None  # None: headings are guessed from the lines
+    pages: tuple[int, ...] = ()                  # offset where each page starts (paged formats)
+    dropped: tuple[str, ...] = ()                # what was left out, for people to read
+
+
+@dataclass(frozen=True)
 class Document:
-    """One corpus file: its exact text and metadata (which never alters the text)."""
+    """One corpus file: the text extracted from it (for .txt, the exact file text) and its
+    metadata (which never alters the text)."""
 
     doc_id: str
     text: str
@@ -16,6 +45,23 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     date: str | None = None       # from the metadata file, else from a dateline in the text
     publisher: str | None = None
+    format: str = "text"
+    pages: tuple[int, ...] = ()   # offset of the start of each page; empty when not paged
+    sections: tuple[Section, ...] | None = None  # known headings; None: found by segmentation
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding `offset`, or None for a document without pages."""
+        if not self.pages:
+            return None
+        return max(1, bisect.bisect_right(self.pages, offset))
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> "Document":
+        """The inverse of `dataclasses.asdict` (what the index stores)."""
+        sections = value.get("sections")
+        return cls(**{**value, "pages": tuple(value.get("pages") or ()),
+                      "sections": None if sections is None
+                      else tuple(Section(**s) for s in sections)})
 
 
 @dataclass(frozen=True)
@@ -55,6 +101,7 @@ class Citation:
     end: int
     text: str
     score: float
+    page: int | None = None  # 1-based page of `start` in a paged document (PDF)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,10 +117,11 @@ class Span:
     end: int
     confidence: float
     sentence_id: int
+    page: int | None = None  # 1-based page of `start` in a paged document (PDF)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "doc_id": self.doc_id, "start": self.start,
-                "end": self.end, "confidence": round(self.confidence, 4)}
+                "end": self.end, "page": self.page, "confidence": round(self.confidence, 4)}
 
 
 @dataclass

@@ -41,3 +41,20 @@ def settings(index_dir):
 def pipeline(settings, embedder):
     from qa.pipeline import Pipeline
     return Pipeline.load(settings, embedder=embedder)
+
+
+@pytest.fixture()
+def run(monkeypatch, embedder, capsys):
+    """Run `python -m qa ...` in process, reusing the session's loaded model; returns
+    (exit code, stdout, stderr)."""
+    from qa import cli
+    monkeypatch.setattr("qa.pipeline.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("qa.embedding.Embedder", lambda *a, **k: embedder)
+    for var in ("QA_INDEX", "QA_CORPUS", "QA_MODEL_PATH", "QA_TOP_K", "QA_MAX_FILE_MB"):
+        monkeypatch.delenv(var, raising=False)
+
+    def _run(*argv):
+        code = cli.main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return _run

@@ -264,7 +264,8 @@ def test_health(client, pipeline):
 def test_documents_list_and_detail(client, pipeline):
     listed = client.get("/api/documents").get_json()
     assert listed == [{"doc_id": d.doc_id, "title": d.title, "date": d.date,
-                       "publisher": d.publisher, "length": len(d.text)}
+                       "publisher": d.publisher, "format": "text", "file_name": d.doc_id,
+                       "pages": None, "length": len(d.text)}
                       for d in pipeline.store.documents.values()]
     assert {(d["date"], d["publisher"]) for d in listed} == {("Oct 31, 2025", "BAKTH")}
     for item in listed:
@@ -273,8 +274,10 @@ def test_documents_list_and_detail(client, pipeline):
         document = pipeline.store.documents[item["doc_id"]]
         assert response.get_json() == {"doc_id": document.doc_id, "title": document.title,
                                         "date": document.date, "publisher": document.publisher,
-                                        "metadata": document.metadata, "text": document.text,
-                                        "length": len(document.text)}
+                                        "format": "text", "file_name": document.doc_id,
+                                        "pages": None, "metadata": document.metadata,
+                                        "text": document.text, "length": len(document.text),
+                                        "page_starts": []}
 
 
 def test_document_ids_may_contain_slashes_and_odd_characters(pipeline):

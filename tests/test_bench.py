@@ -57,3 +57,18 @@ def test_scale_point_with_hnsw(monkeypatch, embedder):
     assert point["index_mb"] > 0 and point["ask_ms"]["n"] == 3
     assert 0 <= point["hnsw"]["recall_at_10_by_efSearch"]["64"]["questions"] <= 1
     assert "IndexHNSWFlat" in bench.format_table({"scale": [point]})
+
+
+def test_rebuild_table():
+    build = {"wall_s": 60.0, "build_s": 50.0, "embedded": 6000, "texts": 6000}
+    rebuild = {"sentences": 3000, "files": 60, "full": build,
+               "one_file_changed": {"wall_s": 9.0, "build_s": 2.0, "embedded": 3,
+                                    "texts": 6002},
+               "ratio_wall": 0.15, "ratio_build": 0.04,
+               "fixtures": {"files": ["article.docx", "article.html", "article.pdf"],
+                            **build}}
+    table = bench.format_table({"rebuild": rebuild})
+    assert "| **ratio one-file rebuild / full build** | **0.150** | 0.040 | |" in table
+    assert "| rebuild after one file changed | 9.0 | 2.0 | 3 of 6002 |" in table
+    assert "article.docx, article.html, article.pdf" in table
+    assert "rebuild: boom" in bench.format_table({"rebuild": {"skipped": "boom"}})

@@ -2,27 +2,6 @@
 
 import json
 
-import pytest
-
-from qa import cli
-
-
-@pytest.fixture()
-def run(monkeypatch, embedder, capsys):
-    """Run `python -m qa ...` in process, reusing the session's loaded model."""
-    import qa.indexing
-    import qa.pipeline
-    monkeypatch.setattr(qa.pipeline, "Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("qa.embedding.Embedder", lambda *a, **k: embedder)
-    for var in ("QA_INDEX", "QA_CORPUS", "QA_MODEL_PATH", "QA_TOP_K"):
-        monkeypatch.delenv(var, raising=False)
-
-    def _run(*argv):
-        code = cli.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return _run
-
 
 def test_ask_prints_answer_or_refusal(run, index_dir):
     code, out, err = run("ask", "Who is China's Vice Minister of Commerce?", "--index",

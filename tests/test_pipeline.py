@@ -29,11 +29,13 @@ def test_record_shape(pipeline):
     assert record["index"]["fingerprint"] == pipeline.store.fingerprint
     assert 0.0 <= record["confidence"] <= 1.0
     for item in record["evidence"]:
-        assert set(item) == {"doc_id", "title", "section", "start", "end", "text", "score"}
+        assert set(item) == {"doc_id", "title", "section", "start", "end", "text", "score",
+                             "page"}
+        assert item["page"] is None  # a text file has no pages
     for alt in record["alternatives"]:
-        assert set(alt) == {"text", "doc_id", "start", "end", "confidence"}
+        assert set(alt) == {"text", "doc_id", "start", "end", "page", "confidence"}
     if record["answered"]:
-        assert set(record["answer"]) == {"text", "doc_id", "start", "end"}
+        assert set(record["answer"]) == {"text", "doc_id", "start", "end", "page"}
         cited = record["evidence"][0]
         assert cited["start"] <= record["answer"]["start"] < record["answer"]["end"] \
             <= cited["end"]

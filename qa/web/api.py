@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import PurePosixPath
 
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
@@ -132,17 +133,22 @@ def health():
 
 @bp.get("/documents")
 def documents():
-    return jsonify([{"doc_id": d.doc_id, "title": d.title, "date": d.date,
-                     "publisher": d.publisher, "length": len(d.text)}
-                    for d in get_pipeline().store.documents.values()])
+    return jsonify([document_summary(d) for d in get_pipeline().store.documents.values()])
+
+
+def document_summary(document) -> dict:
+    """What /api/documents lists about a document."""
+    return {"doc_id": document.doc_id, "title": document.title, "date": document.date,
+            "publisher": document.publisher, "format": document.format,
+            "file_name": PurePosixPath(document.doc_id).name,
+            "pages": len(document.pages) or None, "length": len(document.text)}
 
 
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
     found = find_document(doc_id)
-    return jsonify({"doc_id": found.doc_id, "title": found.title, "date": found.date,
-                    "publisher": found.publisher, "metadata": found.metadata,
-                    "text": found.text, "length": len(found.text)})
+    return jsonify({**document_summary(found), "metadata": found.metadata,
+                    "text": found.text, "page_starts": list(found.pages)})
 
 
 def find_document(doc_id: str):

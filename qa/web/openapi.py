@@ -25,6 +25,17 @@ NULLABLE_STRING = {"type": ["string", "null"]}
 OFFSET = {"type": "integer", "minimum": 0,
           "description": "Offset in Unicode code points into the document text."}
 
+PAGE = {"type": ["integer", "null"], "minimum": 1,
+        "description": "1-based page of the start offset in a paged document (PDF), else null."}
+
+FILE_FIELDS = {
+    "format": {"type": "string", "enum": ["text", "markdown", "html", "pdf", "docx"],
+               "description": "The format the text was extracted from."},
+    "file_name": {"type": "string", "description": "The original file's name."},
+    "pages": {"type": ["integer", "null"], "minimum": 1,
+              "description": "Page count of a paged document (PDF), else null."},
+}
+
 DATE_AND_PUBLISHER = {
     "date": {**NULLABLE_STRING, "description": "From the metadata file, else from a dateline "
                                                "such as 'Oct 31, 2025 | BAKTH'."},
@@ -55,29 +66,30 @@ def openapi_document(settings) -> dict:
         },
         "AnswerSpan": {
             "type": "object",
-            "required": ["text", "doc_id", "start", "end"],
+            "required": ["text", "doc_id", "start", "end", "page"],
             "additionalProperties": False,
             "description": "The extracted answer: text == document.text[start:end].",
             "properties": {"text": {"type": "string"}, "doc_id": {"type": "string"},
-                           "start": OFFSET, "end": OFFSET},
+                           "start": OFFSET, "end": OFFSET, "page": PAGE},
         },
         "Alternative": {
             "type": "object",
-            "required": ["text", "doc_id", "start", "end", "confidence"],
+            "required": ["text", "doc_id", "start", "end", "page", "confidence"],
             "additionalProperties": False,
             "description": "Another answer candidate: text == document.text[start:end].",
             "properties": {"text": {"type": "string"}, "doc_id": {"type": "string"},
-                           "start": OFFSET, "end": OFFSET,
+                           "start": OFFSET, "end": OFFSET, "page": PAGE,
                            "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
         },
         "Citation": {
             "type": "object",
-            "required": ["doc_id", "title", "section", "start", "end", "text", "score"],
+            "required": ["doc_id", "title", "section", "start", "end", "text", "score", "page"],
             "additionalProperties": False,
             "description": "A supporting sentence or passage: text == document.text[start:end].",
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},
                            "section": NULLABLE_STRING, "start": OFFSET, "end": OFFSET,
-                           "text": {"type": "string"}, "score": {"type": "number"}},
+                           "text": {"type": "string"}, "score": {"type": "number"},
+                           "page": PAGE},
         },
         "AnswerRecord": {
             "type": "object",
@@ -119,25 +131,30 @@ def openapi_document(settings) -> dict:
         },
         "DocumentSummary": {
             "type": "object",
-            "required": ["doc_id", "title", "date", "publisher", "length"],
+            "required": ["doc_id", "title", "date", "publisher", *FILE_FIELDS, "length"],
             "additionalProperties": False,
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},
-                           **DATE_AND_PUBLISHER,
+                           **DATE_AND_PUBLISHER, **FILE_FIELDS,
                            "length": {"type": "integer", "minimum": 0,
                                       "description": "Length of the text in code points."}},
         },
         "Document": {
             "type": "object",
-            "required": ["doc_id", "title", "date", "publisher", "metadata", "text", "length"],
+            "required": ["doc_id", "title", "date", "publisher", *FILE_FIELDS, "metadata",
+                         "text", "length", "page_starts"],
             "additionalProperties": False,
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},
-                           **DATE_AND_PUBLISHER,
+                           **DATE_AND_PUBLISHER, **FILE_FIELDS,
                            "metadata": {"type": "object",
                                         "description": "From <file>.meta.json, if any."},
                            "text": {"type": "string",
-                                    "description": "The exact document text that offsets "
-                                                   "index."},
-                           "length": {"type": "integer", "minimum": 0}},
+                                    "description": "The text extracted from the file (for "
+                                                   ".txt, its exact text): what offsets "
+                                                   "index and answers are spans of."},
+                           "length": {"type": "integer", "minimum": 0},
+                           "page_starts": {"type": "array", "items": OFFSET,
+                                           "description": "Offset where each page begins "
+                                                          "(empty when not paged)."}},
         },
         "Error": {
             "type": "object",

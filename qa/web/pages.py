@@ -7,6 +7,8 @@ escaped by Jinja's autoescape; highlighted text is passed as separate escaped pi
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
 
@@ -67,15 +69,28 @@ def index():
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
     found = find_document(doc_id)  # 404 unless it is a loaded document
-    text = found.text
-    span = _span_argument(len(text))
-    if span:
-        start, end = span
-        pieces = (text[:start], text[start:end], text[end:])
-    else:
-        pieces = (text, None, "")
-    return render_template("document.html", document=found, pieces=pieces, span=span,
-                           length=len(text))
+    span = _span_argument(len(found.text))
+    return render_template("document.html", document=found,
+                           pieces=document_pieces(found.text, span, found.pages), span=span,
+                           length=len(found.text), file_name=PurePosixPath(found.doc_id).name,
+                           cited_page=found.page_at(span[0]) if span else None)
+
+
+def document_pieces(text: str, span, pages) -> list[dict]:
+    """The text cut at page starts and at the highlighted span: pieces {"text", "mark",
+    "cite" (the first marked piece), "page" (the page that starts here, or None)}. Joined,
+    the pieces' texts are the document text."""
+    cuts = sorted({0, len(text), *pages, *(span or ())})
+    starts = {offset: number for number, offset in enumerate(pages, 1)}
+    pieces = []
+    for a, b in zip(cuts, cuts[1:] or [len(text)]):
+        marked = bool(span) and span[0] <= a and b <= span[1]
+        pieces.append({"text": text[a:b], "mark": marked, "page": starts.get(a),
+                       "cite": marked and a == span[0]})
+    for offset in sorted(starts):  # pages starting at the very end (blank last pages)
+        if offset == len(text) and text:
+            pieces.append({"text": "", "mark": False, "cite": False, "page": starts[offset]})
+    return pieces
 
 
 def _span_argument(length: int):
