@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`qa ask ... | head`)
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # 128 + SIGPIPE, as a shell reports it
 
 
 def cmd_build(args, settings: Settings) -> int:
@@ -131,7 +135,7 @@ def cmd_build(args, settings: Settings) -> int:
     print(f"indexed {report.documents} documents, {report.sentences} sentences, "
           f"{report.passages} passages from {settings.corpus_dir} into {report.index_dir} "
           f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s; embedded "
-          f"{report.embedded} of {report.texts} texts, the others were embedded before"
+          f"{report.embedded} of {report.texts} texts, the others cached or repeated"
           + (f"; {len(report.skipped)} file(s) skipped" if report.skipped else "") + ")")
     return 0
 

@@ -68,3 +68,21 @@ def test_bad_environment_setting_is_reported(run, monkeypatch):
     monkeypatch.setenv("QA_PORT", "eighty")
     code, _, err = run("ask", "Who?")
     assert code == 2 and "QA_PORT" in err
+
+
+def test_closed_output_pipe_ends_quietly(index_dir):
+    """`qa ask ... | head`: the reader of stdout goes away; no traceback, exit 141 (SIGPIPE)."""
+    import os
+    import subprocess
+    import sys
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read what the command prints
+    try:
+        done = subprocess.run([sys.executable, "-m", "qa", "ask", "Who suspended the controls?",
+                               "--index", str(index_dir)], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr
