@@ -150,9 +150,15 @@ class TorchReaderModel:
 class OnnxReaderModel:
     """Window logits from the exported model with ONNX Runtime."""
 
-    def __init__(self, onnx_path: Path, threads: int = 1):
-        """`threads`: intra-op threads (0: ONNX Runtime's default, all physical cores)."""
+    def __init__(self, onnx_path: Path, threads: int = 1, concurrent_runs: int | None = None):
+        """`threads`: intra-op threads (0: ONNX Runtime's default, all physical cores).
+        `concurrent_runs`: how many requests' batches run at once (default: one per CPU core).
+        More would not be faster on the cores there are, and each running batch holds its own
+        activations, so a server with many request threads would grow its memory with them."""
+        import os
+        import threading
         import onnxruntime
+        self._slots = threading.BoundedSemaphore(max(1, concurrent_runs or os.cpu_count() or 1))
         self.tokenizer = load_tokenizer()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
@@ -164,7 +170,8 @@ class OnnxReaderModel:
         if not windows:
             return []
         encodings, feeds = encode_batch(self.tokenizer, question, windows)
-        start, end = self.session.run(None, feeds)
+        with self._slots:
+            start, end = self.session.run(None, feeds)
         return [split_logits(start[i], end[i], e.sequence_ids, e.offsets)
                 for i, e in enumerate(encodings)]
 

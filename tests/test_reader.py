@@ -67,6 +67,39 @@ def test_onnx_reader_matches_torch(pipeline, torch_model):
     assert diff <= ONNX_MAX_DIFF
 
 
+def test_onnx_reader_runs_at_most_its_slots_at_once(pipeline):
+    """A server's many request threads share the reader: no more batches run at once than it
+    has slots for (each running batch holds its own activations)."""
+    import threading
+    import time
+    from qa.reader_model import READER_ONNX, OnnxReaderModel
+    reader = OnnxReaderModel(pipeline.settings.index_dir / READER_ONNX, concurrent_runs=2)
+    real = reader.session
+    running, most, lock = [0], [0], threading.Lock()
+
+    class Session:  # the real session, counting how many runs overlap
+        def run(self, names, feeds):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.02)
+            try:
+                return real.run(names, feeds)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+    reader.session = Session()
+    window = pipeline.store.passages[0].text
+    threads = [threading.Thread(target=reader.logits, args=("What was announced?", [window]))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 2
+
+
 # -- offsets: token positions and spans map back to exact document characters ------------------
 
 word = st.text(alphabet=st.characters(categories=("L", "N")), min_size=1, max_size=9)
