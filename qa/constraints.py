@@ -67,7 +67,9 @@ def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
     """missing_specifics for a question's `specifics`, found once and checked against several
     contexts."""
     low = context.lower()
-    words = set(re.findall(r"[\w'’]+", low)) | set(re.findall(r"[\w'’-]+", low))
+    # whole words, hyphenated ones, and the letters of a unit glued to its number ("826GWh")
+    words = set(re.findall(r"[\w'’]+", low)) | set(re.findall(r"[\w'’-]+", low)) | \
+        set(re.findall(r"(?<=\d)[^\W\d_]+", low))
     digits = low.replace(",", "")
     missing = []
     for kind, value in required:

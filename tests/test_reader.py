@@ -219,6 +219,9 @@ def test_constraint_check_names_what_the_passage_lacks():
     assert missing_specifics("What did the Ministry of Commerce say about 1,200 firms?",
                              "The commerce ministry said 1200 firms were affected.") == []
     assert missing_specifics("What share does Japan hold?", "China holds 90%.") == ["Japan"]
+    # a unit glued to its number is stated; the same letters inside a word are not
+    assert missing_specifics("How many GWh were made?", "Output was 826GWh.") == []
+    assert missing_specifics("How many GWh were made?", "The AGWhite plant.") == ["GWh"]
 
 
 # -- behaviour on the article -------------------------------------------------------------------
