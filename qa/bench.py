@@ -247,7 +247,7 @@ def bench_latency(pipeline, torch_embedder, questions: list[str], rounds: int = 
         t1 = time.perf_counter()
         retrieved = pipeline.retriever.retrieve(vector, q, k=_depth(pipeline))
         t2 = time.perf_counter()
-        pipeline.reader.read(q, retrieved, top_k=pipeline.settings.top_k)
+        pipeline.reader.read(q, vector, retrieved, top_k=pipeline.settings.top_k)
         t3 = time.perf_counter()
         # the part of reading that is the span reader's model, timed on its own
         texts = _window_texts(pipeline, retrieved)

@@ -1,11 +1,14 @@
 """Confidence: the probability that a candidate span is right, and the threshold to answer.
 
-A logistic model over a candidate's reader scores (span score, its window's "no answer" score,
-its distance from the question's best span, its log-probability, the window's retrieval rank)
-and over the question's years, numbers and names its window lacks. It ranks the candidates;
-a one-feature logistic (Platt) scaling of the top candidate's score then makes the shown
-confidence mean what it says. Both are fitted, and the threshold chosen, on articles held out of
-the reader's training (`python -m qa train`), never on an evaluation set.
+A gradient-boosted tree ensemble over a candidate's reader scores (span score, its window's
+"no answer" score, its distance from the question's best span, its log-probability, the
+window's retrieval rank), over how its sentence relates to the question (embedding similarity,
+the share of the question's words it holds, the share of the span that only repeats the
+question) and over the question's years, numbers and names its window lacks. It ranks the
+candidates; a one-feature logistic (Platt) scaling of the top candidate's score then makes the
+shown confidence mean what it says. Both are fitted, and the threshold chosen, on articles held
+out of the reader's training (`python -m qa train`), never on an evaluation set. The trees are
+stored as plain arrays and evaluated with numpy: answering needs no scikit-learn.
 """
 
 from __future__ import annotations
@@ -19,17 +22,54 @@ import numpy as np
 
 CALIBRATION_PATH = Path(__file__).with_name("reader_calibration.json")
 FEATURES = ["score", "margin_null", "behind_best", "log_prob", "null_above_min", "rank",
-            "missing", "any_missing", "log_words"]
+            "missing", "any_missing", "log_words", "similarity", "coverage", "echo"]
+
+
+@dataclass
+class Trees:
+    """A fitted tree ensemble as arrays, one row per tree: at an inner node, a row goes left
+    when `row[feature] <= threshold`; a leaf (left == -1) adds its value to the score."""
+
+    feature: list[list[int]]
+    threshold: list[list[float]]
+    left: list[list[int]]
+    right: list[list[int]]
+    value: list[list[float]]
+    baseline: float
+
+    def __post_init__(self):
+        self._arrays = (np.asarray(self.feature, dtype=np.int64),
+                        np.asarray(self.threshold, dtype=np.float32),
+                        np.asarray(self.left, dtype=np.int64),
+                        np.asarray(self.right, dtype=np.int64),
+                        np.asarray(self.value, dtype=np.float64))
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """The ensemble's raw score (a log-odds) of each row."""
+        feature, threshold, left, right, value = self._arrays
+        rows = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+        trees = np.arange(len(feature))
+        node = np.zeros((len(rows), len(feature)), dtype=np.int64)
+        for _ in range(feature.shape[1]):
+            inner = left[trees, node] >= 0
+            if not inner.any():
+                break
+            goes_left = rows[np.arange(len(rows))[:, None], feature[trees, node]] <= \
+                threshold[trees, node]
+            node = np.where(inner, np.where(goes_left, left[trees, node], right[trees, node]),
+                            node)
+        return self.baseline + value[trees, node].sum(axis=1)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("feature", "threshold", "left", "right", "value",
+                                              "baseline")}
 
 
 @dataclass
 class Calibration:
     features: list[str]
-    mean: list[float]
-    scale: list[float]
-    coef: list[float]
-    intercept: float
-    platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * logit + b)
+    trees: Trees
+    platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * score + b)
     threshold: float = 0.5
     depth: int = 5      # retrieved sentences whose windows are read (chosen with the model)
     int8: bool = False  # serve the int8 ONNX reader (chosen with the model)
@@ -41,17 +81,26 @@ class Calibration:
         from .errors import ModelUnavailable
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            calibration = cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
+            if list(data.get("features", [])) != FEATURES or "trees" not in data:
+                raise ModelUnavailable(f"reader calibration {path} is for other features: "
+                                       "run `python -m qa train --skip-fine-tune`")
+            calibration = cls(**{**data, "trees": Trees(**data["trees"])})
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
             raise ModelUnavailable(f"reader calibration {path} is missing or unreadable "
                                    f"({exc}): run `make train`") from exc
-        if list(calibration.features) != FEATURES:
-            raise ModelUnavailable(f"reader calibration {path} is for other features: "
-                                   "run `python -m qa train --skip-fine-tune`")
         return calibration
 
     def save(self, path: Path = CALIBRATION_PATH) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+        """Written as indented JSON, with each tree's array on one line (a readable diff)."""
+        data = asdict(self)
+        data.pop("trees")
+        trees = self.trees.to_dict()
+        lines = [f' "trees": {{\n  "baseline": {json.dumps(trees.pop("baseline"))},']
+        for i, (name, rows) in enumerate(trees.items()):
+            body = ",\n".join("   " + json.dumps(row, separators=(",", ":")) for row in rows)
+            lines.append(f'  "{name}": [\n{body}\n  ]' + ("," if i < len(trees) - 1 else ""))
+        text = json.dumps(data, indent=1)[:-2] + ",\n" + "\n".join(lines) + "\n }\n}\n"
+        Path(path).write_text(text, encoding="utf-8")
 
     @staticmethod
     def features_of(candidate, best_score: float, null_min: float) -> list[float]:
@@ -64,31 +113,47 @@ class Calibration:
                 (candidate.score - best_score) / 10, max(candidate.log_prob, -30.0) / 10,
                 (candidate.null - null_min) / 10, candidate.window.rank / READ_DEPTH,
                 min(3.0, float(len(candidate.missing))), float(bool(candidate.missing)),
-                math.log1p(words)]
+                math.log1p(words), candidate.similarity, candidate.coverage, candidate.echo]
 
-    def logits(self, rows: np.ndarray) -> np.ndarray:
-        z = (rows - np.asarray(self.mean, dtype=np.float32)) / np.asarray(self.scale,
-                                                                          dtype=np.float32)
-        return z @ np.asarray(self.coef, dtype=np.float32) + self.intercept
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """The ranking score of each candidate row (before Platt scaling)."""
+        return self.trees.scores(rows)
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         a, b = self.platt
-        return 1.0 / (1.0 + np.exp(-np.clip(a * self.logits(rows) + b, -30, 30)))
+        return 1.0 / (1.0 + np.exp(-np.clip(a * self.scores(rows) + b, -30, 30)))
 
 
-def fit_ranker(rows: np.ndarray, labels: np.ndarray, columns: list[int] | None = None):
-    """(mean, scale, coef, intercept) of a logistic model; `columns` keeps only those features
-    (the others get weight 0)."""
-    from sklearn.linear_model import LogisticRegression
-    cols = list(range(rows.shape[1])) if columns is None else columns
-    mean = rows.mean(axis=0)
-    scale = rows.std(axis=0) + 1e-6
-    z = (rows - mean) / scale
-    model = LogisticRegression(C=1.0, max_iter=2000)
-    model.fit(z[:, cols], labels)
-    coef = np.zeros(rows.shape[1])
-    coef[cols] = model.coef_[0]
-    return mean, scale, coef, float(model.intercept_[0])
+# Fitted on some 40,000 candidate rows: shallow trees, a slow rate, leaves of 40 rows at least.
+TREE_SETTINGS = dict(n_estimators=200, learning_rate=0.05, max_depth=3, min_samples_leaf=40)
+
+
+def fit_trees(rows: np.ndarray, labels: np.ndarray, columns: list[int] | None = None,
+              seed: int = 0) -> Trees:
+    """A gradient-boosted tree ensemble telling right candidates (label 1) from wrong ones;
+    `columns` keeps only those features."""
+    from sklearn.ensemble import GradientBoostingClassifier
+    cols = list(range(rows.shape[1])) if columns is None else list(columns)
+    rows = np.asarray(rows, dtype=np.float32)
+    model = GradientBoostingClassifier(**TREE_SETTINGS, random_state=seed)
+    model.fit(rows[:, cols], labels)
+    fitted = [e[0].tree_ for e in model.estimators_]
+    width = max(t.node_count for t in fitted)
+
+    def padded(values, fill):
+        return [list(v) + [fill] * (width - len(v)) for v in values]
+
+    rate = model.learning_rate
+    trees = Trees(
+        feature=padded([[cols[f] if f >= 0 else 0 for f in t.feature] for t in fitted], 0),
+        threshold=padded([[float(x) for x in t.threshold] for t in fitted], 0.0),
+        left=padded([[int(x) for x in t.children_left] for t in fitted], -1),
+        right=padded([[int(x) for x in t.children_right] for t in fitted], -1),
+        value=padded([[float(rate * x) for x in t.value[:, 0, 0]] for t in fitted], 0.0),
+        baseline=0.0)
+    first = rows[:1]
+    trees.baseline = float(model.decision_function(first[:, cols])[0] - trees.scores(first)[0])
+    return trees
 
 
 def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

@@ -119,7 +119,7 @@ class Pipeline:
             return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
         vector = self.embedder.encode_query(question)
         retrieved = self.retriever.retrieve(vector, question, k=max(READ_DEPTH, top_k))
-        answer = cite_pages(self.reader.read(question, retrieved, top_k=top_k),
+        answer = cite_pages(self.reader.read(question, vector, retrieved, top_k=top_k),
                             self.store.documents)
         answer.took_ms = (time.perf_counter() - started) * 1000
         if self.settings.cache_size > 0:

@@ -4,9 +4,11 @@ The best `READ_DEPTH` retrieved sentences are read with their neighbours (their 
 overlapping ones are merged into one window). The span reader (qa/reader_model.py) scores every
 token of every window, in one batch, as the answer's start or end, and each window's [CLS] as
 "no answer here". The best start/end pairs become candidate spans, widened to whole words; a
-calibrated model (qa/calibration.py) turns each one's scores, and the question's years, numbers
-and names that its window lacks, into the probability that it is right. The reader answers with
-the best candidate when that probability reaches the threshold learned with it.
+calibrated model (qa/calibration.py) turns each one's scores, how its sentence relates to the
+question, and the question's years, numbers and names that its window lacks, into the
+probability that it is right. The reader answers with the best candidate when that probability
+reaches the threshold learned with it (and, when calibration chose the hard rule, its window
+states everything the question pins down).
 
 Nothing is generated: every span is `document.text[start:end]` of the window's document.
 """
@@ -23,6 +25,7 @@ from .constraints import missing_from, specifics
 from .reader_model import WindowLogits
 from .retrieval import RetrievedSentence
 from .store import DocumentStore
+from .text import content_stems
 from .types import Answer, Citation, Span
 
 READ_DEPTH = 5  # the most retrieved sentences whose windows the reader reads (see Calibration.depth)
@@ -57,6 +60,10 @@ class Candidate:
     log_prob: float   # log P(start) + log P(end), softmax over the window's tokens and [CLS]
     missing: list[str]
     confidence: float = 0.0
+    sentence_id: int = -1    # the sentence the span starts in
+    similarity: float = 0.0  # embedding similarity of the question and that sentence
+    coverage: float = 0.0    # share of the question's content words that sentence holds
+    echo: float = 0.0        # share of the span's content words that the question holds
 
 
 def windows_for(store: DocumentStore, retrieved: list[RetrievedSentence],
@@ -153,9 +160,10 @@ class Reader:
         section = self.store.sentences[window.sentence_ids[0]].section or ""
         return f"{document.title}\n{section}\n{window.text}"
 
-    def scored_candidates(self, question: str, retrieved: list[RetrievedSentence]):
+    def scored_candidates(self, question: str, vector: np.ndarray,
+                          retrieved: list[RetrievedSentence]):
         """Every window's best spans and their calibration feature rows (what the confidence
-        model reads; calibration fits it on the same rows)."""
+        model reads; calibration fits it on the same rows). `vector`: the question's embedding."""
         windows = windows_for(self.store, retrieved, self.depth)
         logits = self.model.logits(question, [w.text for w in windows])
         required = specifics(question)
@@ -165,15 +173,38 @@ class Reader:
                                      required=required)
         if not out:
             return out, np.zeros((0, len(self.calibration.features)), dtype=np.float32)
+        self._relate(question, vector, out)
         best = max(c.score for c in out)
         null_min = min(w.null for w in logits)
         rows = np.array([Calibration.features_of(c, best, null_min) for c in out],
                         dtype=np.float32)
         return out, rows
 
-    def candidates(self, question: str, retrieved: list[RetrievedSentence]) -> list[Candidate]:
+    def _relate(self, question: str, vector: np.ndarray, candidates: list[Candidate]) -> None:
+        """Set each candidate's sentence and how that sentence and the span relate to the
+        question."""
+        asked = set(content_stems(question))
+        for c in candidates:
+            c.sentence_id = self._sentence_of(c)
+        ids = sorted({c.sentence_id for c in candidates})
+        similarity = dict(zip(ids, self.store.similarities(vector, ids).tolist()))
+        coverage = {i: len(asked & set(content_stems(self.store.sentences[i].text)))
+                    / max(1, len(asked)) for i in ids}
+        for c in candidates:
+            said = set(content_stems(self.store.documents[c.window.doc_id].text[c.start:c.end]))
+            c.similarity = float(similarity[c.sentence_id])
+            c.coverage = coverage[c.sentence_id]
+            c.echo = len(said & asked) / len(said) if said else 0.0
+
+    def _sentence_of(self, c: Candidate) -> int:
+        return next((i for i in c.window.sentence_ids
+                     if self.store.sentences[i].start <= c.start < self.store.sentences[i].end),
+                    c.window.sentence_ids[0])
+
+    def candidates(self, question: str, vector: np.ndarray,
+                   retrieved: list[RetrievedSentence]) -> list[Candidate]:
         """Every window's best spans with their confidence, best first."""
-        out, rows = self.scored_candidates(question, retrieved)
+        out, rows = self.scored_candidates(question, vector, retrieved)
         if not out:
             return out
         for c, p in zip(out, self.calibration.probabilities(rows)):
@@ -181,10 +212,11 @@ class Reader:
         out.sort(key=lambda c: -c.confidence)
         return out
 
-    def read(self, question: str, retrieved: list[RetrievedSentence], top_k: int = 3) -> Answer:
+    def read(self, question: str, vector: np.ndarray, retrieved: list[RetrievedSentence],
+             top_k: int = 3) -> Answer:
         """The answer record: the best span if it is confident enough, else the reason and the
-        closest passages."""
-        ranked = self.candidates(question, retrieved)
+        closest passages. `vector`: the question's embedding (what retrieval searched with)."""
+        ranked = self.candidates(question, vector, retrieved)
         if not ranked:
             return self._answer(question, retrieved, [], top_k, answered=False,
                                 reason="no passage of the documents is close to this question")
@@ -233,10 +265,7 @@ class Reader:
 
     def _span(self, c: Candidate) -> Span:
         text = self.store.documents[c.window.doc_id].text[c.start:c.end]
-        sentence_id = next((i for i in c.window.sentence_ids
-                            if self.store.sentences[i].start <= c.start
-                            < self.store.sentences[i].end), c.window.sentence_ids[0])
-        return Span(text, c.window.doc_id, c.start, c.end, c.confidence, sentence_id)
+        return Span(text, c.window.doc_id, c.start, c.end, c.confidence, self._sentence_of(c))
 
     def _citation(self, sentence_id: int, score: float) -> Citation:
         sentence = self.store.sentences[sentence_id]

@@ -60,6 +60,14 @@ class DocumentStore:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def similarities(self, vector: np.ndarray, sentence_ids: list[int]) -> np.ndarray:
+        """Inner products of a (unit) vector with the given sentences' vectors."""
+        ids = np.asarray(sentence_ids, dtype=np.int64)
+        if not len(ids):
+            return np.zeros(0, dtype=np.float32)
+        stored = self.sentence_index.reconstruct_batch(ids)
+        return stored @ np.asarray(vector, dtype=np.float32).reshape(-1)
+
     def lexical_scores(self, query_stems: list[str], level: str = "sentence") -> np.ndarray:
         """BM25 score of every sentence or passage for the query stems."""
         bm25 = self.sentence_bm25 if level == "sentence" else self.passage_bm25

@@ -232,6 +232,21 @@ def test_design_card_question_is_answered_with_the_threshold(pipeline):
     assert "300Wh/kg" in record["answer"]["text"]
 
 
+def test_candidates_know_their_sentence_and_how_it_relates_to_the_question(pipeline):
+    question = "What energy density threshold applies?"
+    vector = pipeline.embedder.encode_query(question)
+    retrieved = pipeline.retriever.retrieve(vector, question, k=5)
+    candidates = pipeline.reader.candidates(question, vector, retrieved)
+    assert candidates
+    for c in candidates:
+        sentence = pipeline.store.sentences[c.sentence_id]
+        assert sentence.start <= c.start < sentence.end
+        assert -1.0 <= c.similarity <= 1.0 and 0.0 <= c.coverage <= 1.0 and 0.0 <= c.echo <= 1.0
+    best = candidates[0]
+    assert "300Wh/kg" in pipeline.store.sentences[best.sentence_id].text
+    assert best.coverage > 0 and best.echo < 1  # the span is not the question's own words
+
+
 def test_question_about_another_year_is_refused(pipeline):
     record = pipeline.ask("What was the value of China's lithium-ion battery exports in 2024?")
     assert not record.answered

@@ -31,6 +31,15 @@ def test_manifest_describes_the_index(small):
     assert store.fingerprint == manifest["corpus_fingerprint"]
 
 
+def test_similarities_are_the_searched_inner_products(small, embedder):
+    _, index = small
+    store = DocumentStore.load(index)
+    vector = embedder.encode_query("When does the rule start?")
+    ids, scores = store.dense_search(vector, 2)
+    assert store.similarities(vector, list(ids)) == pytest.approx(scores, abs=1e-5)
+    assert store.similarities(vector, []).shape == (0,)
+
+
 def test_rebuild_is_atomic_and_leaves_no_temporary_folders(small, embedder):
     corpus, index = small
     build_index(corpus, index, embedder)
