@@ -265,7 +265,7 @@ class Reader:
 
     def _span(self, c: Candidate) -> Span:
         text = self.store.documents[c.window.doc_id].text[c.start:c.end]
-        return Span(text, c.window.doc_id, c.start, c.end, c.confidence, self._sentence_of(c))
+        return Span(text, c.window.doc_id, c.start, c.end, c.confidence, c.sentence_id)
 
     def _citation(self, sentence_id: int, score: float) -> Citation:
         sentence = self.store.sentences[sentence_id]
