@@ -202,12 +202,16 @@ def read_metadata(path: Path, root: Path | None = None) -> dict:
 
 
 def derive_title(text: str, path: Path) -> str:
-    """A title from the first heading-like line, else from the file name."""
-    from .segmentation import is_boilerplate
+    """The first line (past page furniture) when it reads as a heading, else the file name: a
+    text that starts with a paragraph is named by its file, not by its first sentence."""
+    from .segmentation import is_boilerplate, is_heading
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
-        if line and not is_boilerplate(line) and len(line) <= 200:
+        if not line or is_boilerplate(line):
+            continue
+        if is_heading(line):
             return line
+        break
     return path.stem.replace("_", " ")
 
 

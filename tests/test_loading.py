@@ -32,6 +32,17 @@ def test_derived_title_skips_boilerplate(tmp_path):
     assert load_corpus(tmp_path)[0].title == "Real Title"
 
 
+def test_a_text_that_starts_with_a_paragraph_is_named_by_its_file(tmp_path):
+    """Its first sentence is no title: the name of the file says what the text is about (and
+    the reader's constraint check counts the title's words as stated by every passage)."""
+    (tmp_path / "Super_Bowl_50.txt").write_text(
+        "The Panthers stayed at the San Jose Marriott.\n\nThe Broncos practiced at Stanford.",
+        encoding="utf-8")
+    (tmp_path / "b.txt").write_text("# A Markdown Title\n\nBody.", encoding="utf-8")
+    titles = {d.doc_id: d.title for d in load_corpus(tmp_path)}
+    assert titles == {"Super_Bowl_50.txt": "Super Bowl 50", "b.txt": "A Markdown Title"}
+
+
 def test_date_and_publisher_come_from_the_dateline_unless_the_metadata_says(tmp_path):
     text = "Home>News >\n\nA Headline\n\nOct 31, 2025 |BAKTH\n\nBody text."
     (tmp_path / "a.txt").write_text(text, encoding="utf-8")
