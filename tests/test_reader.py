@@ -57,14 +57,49 @@ def test_broken_weights_are_refused_with_the_fix(tmp_path, torch_model):
 
 # -- ONNX parity --------------------------------------------------------------------------------
 
-def test_onnx_reader_matches_torch(pipeline, torch_model):
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, torch_model, index_dir):
+    """The shipped weights exported to ONNX (float32) and quantized (int8), with the article's
+    passages to compare them on."""
+    from qa.reader_model import TorchReaderModel, export_reader, quantize_reader
+    from qa.store import DocumentStore
+    folder = tmp_path_factory.mktemp("reader")
+    windows = [p.text for p in DocumentStore.load(index_dir).passages]
+    diff = export_reader(folder / "reader.onnx", windows[:8],
+                         torch_model=TorchReaderModel(torch_model))
+    quantize_reader(folder / "reader.onnx", folder / "reader.int8.onnx")
+    return folder, diff, windows
+
+
+def test_onnx_reader_matches_torch(exported, torch_model):
     from qa.reader_model import OnnxReaderModel, TorchReaderModel
-    onnx = pipeline.reader.model
-    assert isinstance(onnx, OnnxReaderModel), "the index carries an ONNX reader"
-    windows = [p.text for p in pipeline.store.passages[::7]]
-    diff = max_logit_difference(onnx, TorchReaderModel(torch_model), "What was announced?",
-                                windows)
+    folder, export_diff, windows = exported
+    assert export_diff <= ONNX_MAX_DIFF
+    diff = max_logit_difference(OnnxReaderModel(folder / "reader.onnx"),
+                                TorchReaderModel(torch_model), "What was announced?",
+                                windows[::7])
     assert diff <= ONNX_MAX_DIFF
+
+
+def test_int8_reader_keeps_its_first_layer_and_head_float_and_finds_torchs_spans(
+        exported, torch_model):
+    import onnx
+    from qa.reader_model import FLOAT_KEPT, OnnxReaderModel, TorchReaderModel
+    folder, _, windows = exported
+    nodes = onnx.load(str(folder / "reader.int8.onnx")).graph.node
+    quantized = [n.name for n in nodes if n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")
+                 or n.name.endswith("_quant")]
+    assert quantized, "the int8 reader quantizes something"
+    assert not [n for n in quantized if any(k in n for k in FLOAT_KEPT)]
+    int8, reference = OnnxReaderModel(folder / "reader.int8.onnx"), TorchReaderModel(torch_model)
+    same = total = 0
+    for item in GOLD[:12]:
+        for x, y in zip(int8.logits(item["question"], windows[:12]),
+                        reference.logits(item["question"], windows[:12])):
+            best = lambda w: (int(np.argmax(w.start)), int(np.argmax(w.end)))  # noqa: E731
+            same += best(x) == best(y)
+            total += 1
+    assert same / total >= 0.85, f"int8 agrees with torch on {same}/{total} best spans"
 
 
 def test_onnx_reader_runs_at_most_its_slots_at_once(pipeline):
