@@ -73,7 +73,7 @@ def test_a_calibration_file_for_other_features_names_the_fix(tmp_path, content, 
 
 
 def test_calibration_prefers_the_hard_rule_and_the_cheaper_variant_within_tolerance():
-    from qa.calibration_run import TOLERANCE, choose, name, served_rule
+    from qa.calibration_run import TOLERANCE, choose_depth, choose_int8, name, served_rule
 
     def variant(hard, feature):
         return {"constraint_as_hard_rule": {"f1": hard},
@@ -82,6 +82,11 @@ def test_calibration_prefers_the_hard_rule_and_the_cheaper_variant_within_tolera
     assert served_rule(variant(0.589, 0.593)) == "constraint_as_hard_rule"
     assert served_rule(variant(0.55, 0.55 + 2 * TOLERANCE)) == "with_constraint_features"
     measured = {name(5, False): variant(0.589, 0.593), name(3, False): variant(0.580, 0.585)}
-    assert choose(measured) == (3, False)
+    assert choose_depth(measured) == 3
     measured[name(3, False)] = variant(0.570, 0.575)  # more than TOLERANCE below depth 5
-    assert choose(measured) == (5, False)
+    assert choose_depth(measured) == 5
+    # int8 is judged against float32 at the same depth
+    measured[name(5, True)] = variant(0.580, 0.583)
+    assert choose_int8(measured, 5)
+    measured[name(5, True)] = variant(0.575, 0.579)
+    assert not choose_int8(measured, 5)
