@@ -350,7 +350,7 @@ def bench_reader_onnx(pipeline, questions: list[str]) -> dict:
         for reader in readers.values():
             reader.logits(q, windows)
     times = {name: [] for name in readers}
-    diffs = []
+    diffs, same_best = [], []
     for i, (q, windows) in enumerate(cases):
         out = {}
         for name in (("onnx", "torch") if i % 2 == 0 else ("torch", "onnx")):
@@ -360,11 +360,16 @@ def bench_reader_onnx(pipeline, questions: list[str]) -> dict:
         diffs += [float(np.abs(np.concatenate([a.start - b.start, a.end - b.end,
                                                [a.null - b.null]])).max())
                   for a, b in zip(out["onnx"], out["torch"])]
+        same_best += [(int(a.start.argmax()), int(a.end.argmax())) ==
+                      (int(b.start.argmax()), int(b.end.argmax()))
+                      for a, b in zip(out["onnx"], out["torch"]) if len(a.start)]
     path = Path(pipeline.settings.index_dir) / READER_ONNX
     result = {"model_mb": path.stat().st_size / 1e6,
               "int8": bool(pipeline.store.manifest.get("reader", {}).get("int8")),
               "windows_per_question": float(np.mean([len(w) for _, w in cases])),
               "max_abs_logit_diff": max(diffs, default=0.0),
+              # windows whose best start and best end token are torch's (int8 moves a few)
+              "same_best_tokens": float(np.mean(same_best)) if same_best else None,
               "torch_threads": torch.get_num_threads(),
               "onnx_threads": onnx_reader.session.get_session_options().intra_op_num_threads,
               "torch_logits_ms": _ms(times["torch"]), "onnx_logits_ms": _ms(times["onnx"])}
@@ -1010,7 +1015,9 @@ def format_table(r: dict) -> str:
                                f"ONNX Runtime ({'int8, ' if ro.get('int8') else ''}"
                                f"threads: {ro['onnx_threads']})",
                                ro["onnx_logits_ms"], ro["speedup_p50"],
-                               f"max abs logit diff {ro['max_abs_logit_diff']:.2e} |")
+                               f"max abs logit diff {ro['max_abs_logit_diff']:.2e}; "
+                               f"same best start/end token as torch in "
+                               f"{_f(100 * (ro.get('same_best_tokens') or 0), 0)}% of windows |")
     elif ro:
         lines += [f"reader_onnx: {ro.get('skipped')}", ""]
     h = r.get("http")
