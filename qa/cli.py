@@ -131,7 +131,7 @@ def cmd_build(args, settings: Settings) -> int:
     from .progress import Progress
     report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path),
                          max_file_bytes=settings.max_file_bytes, strict=args.strict,
-                         progress=Progress())
+                         progress=Progress(), int8=settings.reader_int8)
     print(f"indexed {report.documents} documents, {report.sentences} sentences, "
           f"{report.passages} passages from {settings.corpus_dir} into {report.index_dir} "
           f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s; embedded "

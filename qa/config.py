@@ -8,6 +8,17 @@ from pathlib import Path
 
 ENV_PREFIX = "QA_"
 
+READER_PRECISIONS = ("int8", "float32")
+
+
+def reader_precision(raw: str) -> str:
+    """One of READER_PRECISIONS ("fp32" is taken for "float32")."""
+    value = {"fp32": "float32"}.get(raw.strip().lower(), raw.strip().lower())
+    if value not in READER_PRECISIONS:
+        raise ValueError(f"choose {' or '.join(READER_PRECISIONS)}")
+    return value
+
+
 # Environment variable -> (Settings field, parser). Documented in README.md.
 ENVIRONMENT = {
     "QA_CORPUS": ("corpus_dir", Path),
@@ -23,6 +34,7 @@ ENVIRONMENT = {
     "QA_MAX_QUESTION_CHARS": ("max_question_chars", int),
     "QA_CACHE_SIZE": ("cache_size", int),
     "QA_MAX_FILE_MB": ("max_file_mb", float),
+    "QA_READER_PRECISION": ("reader_precision", reader_precision),
 }
 
 
@@ -45,10 +57,17 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     cache_size: int = 1024  # answers kept per loaded index for repeated questions (0: none)
     max_file_mb: float = 50.0  # corpus files larger than this are skipped with the reason
+    # the span reader an index is built with: "int8" or "float32"; None: as calibration chose
+    reader_precision: str | None = None
 
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1_000_000)
+
+    @property
+    def reader_int8(self) -> bool | None:
+        """Whether an index gets the int8 reader; None: as calibration chose."""
+        return None if self.reader_precision is None else self.reader_precision == "int8"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -61,7 +80,8 @@ class Settings:
                 try:
                     values[name] = parse(raw)
                 except ValueError as exc:
-                    raise ValueError(f"{var}={raw!r} is not a valid {parse.__name__}") from exc
+                    raise ValueError(f"{var}={raw!r} is not a valid {parse.__name__}"
+                                     + (f": {exc}" if parse is reader_precision else "")) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known

@@ -123,7 +123,7 @@ def build_store(corpus_dir: Path, embedder: Embedder, max_file_bytes: int | None
 
 def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                 query_encoder: bool = True, max_file_bytes: int | None = None,
-                strict: bool = False, progress=None) -> BuildReport:
+                strict: bool = False, progress=None, int8: bool | None = None) -> BuildReport:
     """Build the store for `corpus_dir` and write it atomically to `index_dir`, with the ONNX
     query encoder and span reader, each checked against torch (skipped, with a warning, if ONNX
     is unavailable; `query_encoder=False` skips both).
@@ -131,7 +131,8 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
     Vectors of texts the previous index in `index_dir` already embedded with the same model are
     reused (qa/embedding_cache.py), and so are its ONNX exports when the model and the reader's
     weights are unchanged. `progress` (qa/progress.py) reports files, skipped files, one line
-    per document and the embedding."""
+    per document and the embedding. `int8`: the span reader's precision (None: as calibration
+    chose)."""
     started = time.perf_counter()
     identity = getattr(embedder, "identity", None)
     cache = EmbeddingCache.load(index_dir, identity) if identity else None
@@ -157,7 +158,7 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                                                    "max_abs_diff_vs_torch": diff}
             except (ImportError, ModelUnavailable) as exc:
                 logger.warning("no ONNX query encoder (%s): questions will use torch", exc)
-        int8 = Calibration.load().int8
+        int8 = Calibration.load().int8 if int8 is None else int8
         kept = _reusable(index_dir, previous, READER_ONNX)
         if kept and reader_is_current(previous, int8=int8):
             extra_files[READER_ONNX] = kept

@@ -91,15 +91,17 @@ class Pipeline:
         query_embedder = embedder
         try:  # the store first: a missing or stale index is reported before the model loads
             store = DocumentStore.load(settings.index_dir, corpus_dir)
-            if rebuild and not reader_is_current(store.manifest, int8=Calibration.load().int8):
-                raise IndexStale("the reader was retrained since the index was built")
+            int8 = Calibration.load().int8 if settings.reader_int8 is None else settings.reader_int8
+            if rebuild and not reader_is_current(store.manifest, int8=int8):
+                raise IndexStale("the reader was retrained (or its precision changed) since "
+                                 "the index was built")
         except (IndexMissing, IndexStale, IndexCorrupt):
             if not rebuild:
                 raise
             from .indexing import build_index
             embedder = embedder or Embedder(settings.model_path)
             build_index(settings.corpus_dir, settings.index_dir, embedder,
-                        max_file_bytes=settings.max_file_bytes)
+                        max_file_bytes=settings.max_file_bytes, int8=settings.reader_int8)
             store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
         return cls(store, query_embedder or load_query_encoder(settings.index_dir,
                                                                 settings.model_path), settings)

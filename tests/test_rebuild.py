@@ -146,3 +146,24 @@ def test_build_prints_a_line_per_document_and_per_skipped_file(run, tmp_path):
     code, _, err = run("build", "--max-file-mb", "0.01", "--corpus", str(corpus), "--index",
                        str(tmp_path / "k"))
     assert code == 0 and "skipped article.docx: is 0.0415 MB, over the 0.01 MB limit" in err
+
+
+def test_the_reader_precision_setting_picks_the_export_and_a_change_rebuilds(corpus, tmp_path,
+                                                                             embedder):
+    from qa.config import Settings
+    from qa.pipeline import Pipeline
+    index = tmp_path / "index"
+    floating = Settings.from_env(environ={"QA_READER_PRECISION": "float32"},
+                                 corpus_dir=corpus, index_dir=index)
+    assert floating.reader_int8 is False
+    Pipeline.load(floating, embedder=embedder, rebuild=True)
+    manifest = json.loads((index / "manifest.json").read_text())
+    assert manifest["reader"]["int8"] is False
+    quantized = Settings.from_env(environ={"QA_READER_PRECISION": "int8"},
+                                  corpus_dir=corpus, index_dir=index)
+    pipeline = Pipeline.load(quantized, embedder=embedder, rebuild=True)  # rebuilt: int8 now
+    manifest = json.loads((index / "manifest.json").read_text())
+    assert manifest["reader"]["int8"] is True and manifest["reader"]["int8_recipe"]
+    assert pipeline.ask("Where is the plant that opened in 2021?").answer.text == "Leipzig"
+    with pytest.raises(ValueError, match="QA_READER_PRECISION='fp16'.*int8 or float32"):
+        Settings.from_env(environ={"QA_READER_PRECISION": "fp16"})
