@@ -124,6 +124,12 @@ class Calibration:
         return 1.0 / (1.0 + np.exp(-np.clip(a * self.scores(rows) + b, -30, 30)))
 
 
+def served_int8(choice: bool | None = None) -> bool:
+    """Whether an index gets the int8 reader: `choice` (QA_READER_PRECISION), else what
+    calibration chose."""
+    return Calibration.load().int8 if choice is None else choice
+
+
 # Fitted on some 40,000 candidate rows: shallow trees, a slow rate, leaves of 40 rows at least.
 TREE_SETTINGS = dict(n_estimators=200, learning_rate=0.05, max_depth=3, min_samples_leaf=40)
 

@@ -80,8 +80,10 @@ class Settings:
                 try:
                     values[name] = parse(raw)
                 except ValueError as exc:
-                    raise ValueError(f"{var}={raw!r} is not a valid {parse.__name__}"
-                                     + (f": {exc}" if parse is reader_precision else "")) from exc
+                    # a parser of ours (not a type such as int) says what it accepts
+                    detail = "" if isinstance(parse, type) else f": {exc}"
+                    raise ValueError(f"{var}={raw!r} is not a valid {parse.__name__}{detail}") \
+                        from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .calibration import Calibration
+from .calibration import served_int8
 from .embedding import QUERY_ENCODER_FILE, Embedder
 from .embedding_cache import EmbeddingCache
 from .errors import CorpusIncomplete, ModelUnavailable
@@ -158,7 +158,7 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                                                    "max_abs_diff_vs_torch": diff}
             except (ImportError, ModelUnavailable) as exc:
                 logger.warning("no ONNX query encoder (%s): questions will use torch", exc)
-        int8 = Calibration.load().int8 if int8 is None else int8
+        int8 = served_int8(int8)
         kept = _reusable(index_dir, previous, READER_ONNX)
         if kept and reader_is_current(previous, int8=int8):
             extra_files[READER_ONNX] = kept

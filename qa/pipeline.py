@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import Settings
 from .embedding import Embedder, load_query_encoder
 from .errors import BadQuestion, IndexCorrupt, IndexMissing, IndexStale, QAError
-from .calibration import Calibration
+from .calibration import Calibration, served_int8
 from .reader_model import load_reader_model, reader_is_current
 from .reading import READ_DEPTH, Reader
 from .retrieval import HybridRetriever
@@ -91,8 +91,8 @@ class Pipeline:
         query_embedder = embedder
         try:  # the store first: a missing or stale index is reported before the model loads
             store = DocumentStore.load(settings.index_dir, corpus_dir)
-            int8 = Calibration.load().int8 if settings.reader_int8 is None else settings.reader_int8
-            if rebuild and not reader_is_current(store.manifest, int8=int8):
+            if rebuild and not reader_is_current(store.manifest,
+                                                 int8=served_int8(settings.reader_int8)):
                 raise IndexStale("the reader was retrained (or its precision changed) since "
                                  "the index was built")
         except (IndexMissing, IndexStale, IndexCorrupt):
