@@ -70,6 +70,24 @@ def parse_dateline(line: str) -> tuple[str, str | None] | None:
     return match.group("date"), match.group("byline") or None
 
 
+# What a document's dateline means, said in the words people ask about it with: a line such as
+# "Oct 31, 2025 |BAKTH" shares no word with "When was this article published?".
+DATELINE_MEANING = "the date this article, story or document was published"
+BYLINE_MEANING = "its byline: the author, writer, outlet or source it is credited to"
+
+
+def search_text(text: str, document: Document) -> str:
+    """What retrieval matches a sentence or passage of `document` by (its vectors and lexical
+    index): its text, and for the document's dateline also what the line means. Answers and
+    citations always use the text itself."""
+    from .loading import derive_dateline
+    found = parse_dateline(text)
+    if not found or found[0] != derive_dateline(document.text)[0]:  # a date line elsewhere
+        return text
+    meaning = f"{text} ({DATELINE_MEANING}"
+    return meaning + (f"; {BYLINE_MEANING})" if found[1] else ")")
+
+
 def heading_name(line: str) -> str:
     return line.strip().lstrip("#").strip()
 

@@ -20,12 +20,14 @@ import numpy as np
 
 from .errors import IndexCorrupt, IndexMissing, IndexStale
 from .loading import corpus_fingerprint, file_sha256
+from .segmentation import search_text
 from .text import content_stems
 from .types import Document, Passage, Sentence
 
 # 2: documents carry date and publisher; 3: the span reader, no token vectors; 4: documents
-# carry their format, page starts and sections (PDF, HTML, DOCX, Markdown)
-FORMAT_VERSION = 4
+# carry their format, page starts and sections (PDF, HTML, DOCX, Markdown); 5: a dateline is
+# indexed with what it means (segmentation.search_text)
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 # Above this many vectors, search an HNSW graph instead of scanning every vector.
 APPROXIMATE_FROM = 50_000
@@ -91,9 +93,11 @@ class DocumentStore:
             "corpus_fingerprint": corpus_fingerprint(corpus_dir),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        by_id = {d.doc_id: d for d in documents}
         return cls(documents, sentences, passages, _vector_index(sentence_vectors),
-                   _vector_index(passage_vectors), _bm25([s.text for s in sentences]),
-                   _bm25([p.text for p in passages]), manifest)
+                   _vector_index(passage_vectors),
+                   _bm25([search_text(s.text, by_id[s.doc_id]) for s in sentences]),
+                   _bm25([search_text(p.text, by_id[p.doc_id]) for p in passages]), manifest)
 
     def save(self, index_dir: Path, extra_files: dict[str, Path] | None = None) -> None:
         """Write to a temporary folder beside `index_dir`, then swap it in atomically.

@@ -3,7 +3,8 @@
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from qa.segmentation import is_boilerplate, make_passages, parse_dateline, split_sentences
+from qa.segmentation import (is_boilerplate, make_passages, parse_dateline, search_text,
+                             split_sentences)
 from qa.types import Document
 
 
@@ -53,6 +54,27 @@ def test_a_dateline_is_citable_but_names_no_section():
     assert by_text["Oct 31, 2025 |BAKTH"].section is None
     assert by_text["First sentence."].section is None
     assert by_text["Second one."].section == "01 Part"
+
+
+def test_a_dateline_is_searched_by_what_it_means():
+    dated = doc("T\n\nOct 31, 2025 |BAKTH\n\nText.\n\nNov 2, 2025 |BAKTH\n\nMore.")
+    assert "published" in search_text("Oct 31, 2025 |BAKTH", dated)
+    assert "author" in search_text("Oct 31, 2025 |BAKTH", dated)
+    assert "author" not in search_text("Oct 31, 2025", dated)  # no byline, none claimed
+    assert search_text("Nov 2, 2025 |BAKTH", dated) == "Nov 2, 2025 |BAKTH"  # not its date
+    sentence = "Exports rose 26.75% on Oct 31, 2025."
+    assert search_text(sentence, dated) == sentence
+
+
+@pytest.mark.parametrize("question,answer", [
+    ("What is the publication date?", "Oct 31, 2025"),
+    ("Which outlet published this piece?", "BAKTH"),  # shares no word with the line
+])
+def test_questions_about_the_article_itself_reach_its_dateline(pipeline, question, answer):
+    result = pipeline.ask(question)
+    assert result.evidence[0].text == "Oct 31, 2025 |BAKTH"
+    best = result.answer if result.answered else result.alternatives[0]  # whatever the threshold
+    assert best.text == answer
 
 
 def test_boilerplate_is_never_indexed():
