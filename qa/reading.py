@@ -24,6 +24,7 @@ from .calibration import Calibration
 from .constraints import missing_from, specifics
 from .reader_model import WindowLogits
 from .retrieval import RetrievedSentence
+from .segmentation import heading_label
 from .store import DocumentStore
 from .text import content_stems
 from .types import Answer, Citation, Span
@@ -46,6 +47,7 @@ class Window:
     text: str
     sentence_ids: tuple[int, ...]
     rank: int
+    labels: tuple[tuple[int, int], ...] = ()  # its headings' numbering ("01 "), window offsets
 
 
 @dataclass
@@ -86,7 +88,10 @@ def windows_for(store: DocumentStore, retrieved: list[RetrievedSentence],
         ids = tuple(sorted(g["ids"]))
         start, end = store.sentences[ids[0]].start, store.sentences[ids[-1]].end
         text = store.documents[g["doc"]].text[start:end]
-        out.append(Window(g["doc"], start, end, text, ids, g["rank"]))
+        labels = tuple((s.start - start, s.start - start + heading_label(s.text))
+                       for s in (store.sentences[i] for i in ids)
+                       if s.kind == "heading" and heading_label(s.text))
+        out.append(Window(g["doc"], start, end, text, ids, g["rank"], labels))
     return out
 
 
@@ -130,7 +135,8 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
     missing = missing_from(specifics(question) if required is None else required, context)
     for score, s, e in pairs:
         a, b = widen_to_words(window.text, int(logits.spans[s][0]), int(logits.spans[e][1]))
-        if not window.text[a:b].strip() or (a, b) in seen:
+        if not window.text[a:b].strip() or (a, b) in seen or \
+                any(la <= a and b <= lb for la, lb in window.labels):
             continue
         seen.add((a, b))
         out.append(Candidate(window, window.start + a, window.start + b, score, logits.null,

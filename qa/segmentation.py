@@ -88,6 +88,17 @@ def search_text(text: str, document: Document) -> str:
     return meaning + (f"; {BYLINE_MEANING})" if found[1] else ")")
 
 
+# A heading's numbering: "01 ", "2.1 ", "3. ", "4) ", "## "; not a plain count ("10 Ways").
+HEADING_LABEL_RE = re.compile(r"^\s*(#{1,6}|0\d|\d{1,2}(?:\.\d+)+\.?|\d{1,2}[.)])\s+(?=\S)")
+
+
+def heading_label(line: str) -> int:
+    """The length of a heading's numbering, 0 if it has none: page structure, like
+    boilerplate, never an answer."""
+    match = HEADING_LABEL_RE.match(line)
+    return match.end() if match else 0
+
+
 def heading_name(line: str) -> str:
     return line.strip().lstrip("#").strip()
 

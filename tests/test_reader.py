@@ -14,7 +14,8 @@ from qa.constraints import missing_specifics, specifics
 from qa.errors import ModelUnavailable
 from qa.reader_model import (ONNX_MAX_DIFF, READER_WEIGHTS, WindowLogits, load_delta,
                              load_tokenizer, load_torch_model, max_logit_difference)
-from qa.reading import Window, widen_to_words, window_candidates
+from qa.reading import Window, widen_to_words, window_candidates, windows_for
+from qa.retrieval import RetrievedSentence
 from qa.training import token_positions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,6 +192,26 @@ def test_candidate_spans_are_slices_of_the_document(text, offset, seed):
         assert offset <= c.start < c.end <= offset + len(text)
         assert document[c.start:c.end] == text[c.start - offset:c.end - offset]
         assert document[c.start:c.end].strip()
+
+
+def test_a_headings_numbering_is_never_an_answer(pipeline):
+    """The reader's best guess for a date in a window starting "01 Sino-U.S. ..." was "01"."""
+    text = "01 Sino-U.S. Economic Consensus\nThe talks were held on Oct 25, 2025."
+    encoding = load_tokenizer().encode("When were the talks held?", text)
+    keep = [i for i, s in enumerate(encoding.sequence_ids) if s == 1]
+    spans = np.array([encoding.offsets[i] for i in keep], dtype=np.int64).reshape(-1, 2)
+    start = np.zeros(len(keep), dtype=np.float32)
+    end = np.zeros(len(keep), dtype=np.float32)
+    start[0] = end[0] = 9.0  # the logits put "01" first
+    window = Window("doc", 0, len(text), text, (0, 1), 0, labels=((0, 3),))
+    texts = [text[c.start:c.end] for c in window_candidates(
+        window, WindowLogits(start, end, spans, 0.0), "When were the talks held?", text)]
+    assert texts and "01" not in texts
+    article = pipeline.store
+    first = next(s for s in article.sentences if s.text.startswith("01 "))
+    window = next(w for w in windows_for(article, [RetrievedSentence(first.index, 0, 0, 0, 0, 0)])
+                  if first.index in w.sentence_ids)
+    assert window.text[slice(*window.labels[0])] == "01 "
 
 
 # -- training on a tiny slice -------------------------------------------------------------------
