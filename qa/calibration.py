@@ -4,8 +4,8 @@ A gradient-boosted tree ensemble over a candidate's reader scores (span score, i
 "no answer" score, its distance from the question's best span, its log-probability, the
 window's retrieval rank), over how its sentence relates to the question (embedding similarity,
 the share of the question's words it holds, the share of the span that only repeats the
-question) and over the question's years, numbers and names its window lacks. It ranks the
-candidates; a one-feature logistic (Platt) scaling of the top candidate's score then makes the
+question) and over the question's years, numbers and names its window lacks (or words whose
+opposite it states instead: "any_missing"). It ranks the candidates; a one-feature logistic (Platt) scaling of the top candidate's score then makes the
 shown confidence mean what it says. Both are fitted, and the threshold chosen, on articles held
 out of the reader's training (`python -m qa train`), never on an evaluation set. The trees are
 stored as plain arrays and evaluated with numpy: answering needs no scikit-learn.
@@ -73,7 +73,8 @@ class Calibration:
     threshold: float = 0.5
     depth: int = 5      # retrieved sentences whose windows are read (chosen with the model)
     int8: bool = False  # serve the int8 ONNX reader (chosen with the model)
-    refuse_missing: bool = False  # refuse when the window lacks a year/number/name asked for
+    refuse_missing: bool = False  # refuse when the window lacks a year/number/name asked for,
+    #                               or states the opposite of a word asked with
     measured: dict = field(default_factory=dict)  # figures on the held-out articles
 
     @classmethod
@@ -112,7 +113,8 @@ class Calibration:
         return [candidate.score / 10, (candidate.score - candidate.null) / 10,
                 (candidate.score - best_score) / 10, max(candidate.log_prob, -30.0) / 10,
                 (candidate.null - null_min) / 10, candidate.window.rank / READ_DEPTH,
-                min(3.0, float(len(candidate.missing))), float(bool(candidate.missing)),
+                min(3.0, float(len(candidate.missing))),
+                float(bool(candidate.missing or candidate.opposed)),
                 math.log1p(words), candidate.similarity, candidate.coverage, candidate.echo]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:

@@ -1,8 +1,11 @@
-"""What a question pins down: the years, numbers and names it states.
+"""What a question pins down: the years, numbers and names it states, and the words it asks with
+whose opposite a passage may state instead.
 
 A passage that lacks one of them probably answers a different question (another year, another
 country, another product): the reader counts such misses, and training makes near-miss questions
-by swapping one of them for another of the same kind.
+by swapping one of them for another of the same kind. A passage that says "largest" where the
+question asks for the "smallest", and never says "smallest", answers the opposite question
+(SQuAD 2.0's antonym near-misses).
 """
 
 from __future__ import annotations
@@ -82,3 +85,40 @@ def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
         elif value.replace(",", "").lower() not in digits:
             missing.append(value)
     return missing
+
+
+# Opposites that stay opposites in any context: superlatives and comparatives of polar
+# adjectives, directions, and polar terms. Written by hand from general usage and never fitted
+# to a question set. Left out on purpose: words whose other senses are common ("lose a player
+# to injury", "the late king", "high school", "at least", "the first ... since"), function
+# words ("more", "most", "many", "before", "after") and verbs of change in their plain forms.
+OPPOSITES = """largest smallest|biggest smallest|highest lowest|earliest latest|longest shortest
+oldest youngest|fastest slowest|strongest weakest|best worst|maximum minimum|larger smaller
+higher lower|older younger|increase decrease|increased decreased|increasing decreasing
+north south|east west|northern southern|eastern western|northernmost southernmost
+easternmost westernmost|import export|imports exports|imported exported|private public
+legal illegal|male female|positive negative|accepted rejected|allowed banned
+internal external|inner outer|upper lower|cheap expensive|cheapest costliest
+successful unsuccessful|popular unpopular|ancient modern|primary secondary|major minor
+wettest driest|hottest coldest|warmest coldest|richest poorest"""
+OPPOSITE: dict[str, str] = {}
+for _pair in re.split(r"[|\n]", OPPOSITES):
+    _a, _b = _pair.split()
+    OPPOSITE.setdefault(_a, _b)
+    OPPOSITE.setdefault(_b, _a)
+LOWER_WORD_RE = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
+
+
+def contradicted(question: str, context: str) -> list[tuple[str, str]]:
+    """(asked, stated) pairs: a word of the question whose opposite `context` states while never
+    stating the word itself. Only lower-case words count ("North Korea" states no "north")."""
+    asked = [w for w in LOWER_WORD_RE.findall(question) if w in OPPOSITE]
+    if not asked:
+        return []
+    stated = set(LOWER_WORD_RE.findall(context))
+    out = []
+    for word in asked:
+        if word not in stated and OPPOSITE[word] in stated and \
+                (word, OPPOSITE[word]) not in out:
+            out.append((word, OPPOSITE[word]))
+    return out

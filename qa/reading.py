@@ -8,7 +8,7 @@ calibrated model (qa/calibration.py) turns each one's scores, how its sentence r
 question, and the question's years, numbers and names that its window lacks, into the
 probability that it is right. The reader answers with the best candidate when that probability
 reaches the threshold learned with it (and, when calibration chose the hard rule, its window
-states everything the question pins down).
+states everything the question pins down and never only the opposite of a word it asks with).
 
 Nothing is generated: every span is `document.text[start:end]` of the window's document.
 """
@@ -16,12 +16,12 @@ Nothing is generated: every span is `document.text[start:end]` of the window's d
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .calibration import Calibration
-from .constraints import missing_from, specifics
+from .constraints import contradicted, missing_from, specifics
 from .reader_model import WindowLogits
 from .retrieval import RetrievedSentence
 from .segmentation import heading_label
@@ -62,6 +62,7 @@ class Candidate:
     log_prob: float   # log P(start) + log P(end), softmax over the window's tokens and [CLS]
     missing: list[str]
     confidence: float = 0.0
+    opposed: list[tuple[str, str]] = field(default_factory=list)  # (asked, what the window says)
     sentence_id: int = -1    # the sentence the span starts in
     similarity: float = 0.0  # embedding similarity of the question and that sentence
     coverage: float = 0.0    # share of the question's content words that sentence holds
@@ -133,6 +134,7 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
     pairs.sort(reverse=True)
     out, seen = [], set()
     missing = missing_from(specifics(question) if required is None else required, context)
+    opposed = contradicted(question, context)
     for score, s, e in pairs:
         a, b = widen_to_words(window.text, int(logits.spans[s][0]), int(logits.spans[e][1]))
         if not window.text[a:b].strip() or (a, b) in seen or \
@@ -140,7 +142,7 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
             continue
         seen.add((a, b))
         out.append(Candidate(window, window.start + a, window.start + b, score, logits.null,
-                             float(log_start[s] + log_end[e]), missing))
+                             float(log_start[s] + log_end[e]), missing, opposed=opposed))
         if len(out) >= per_window:
             break
     return out
@@ -228,9 +230,12 @@ class Reader:
                                 reason="no passage of the documents is close to this question")
         best = ranked[0]
         low = best.confidence < self.threshold
-        if low or (self.calibration.refuse_missing and best.missing):
-            why = (f"the closest passages do not mention {', '.join(best.missing)}"
-                   if best.missing else "no passage states this clearly enough")
+        if low or (self.calibration.refuse_missing and (best.missing or best.opposed)):
+            why = ("the closest passages do not mention " + ", ".join(best.missing)
+                   if best.missing else
+                   "the closest passages say " + ", ".join(f"'{said}', not '{asked}'"
+                                                           for asked, said in best.opposed)
+                   if best.opposed else "no passage states this clearly enough")
             if low:
                 why += f" (confidence {best.confidence:.2f} is below {self.threshold:.2f})"
             return self._answer(question, retrieved, ranked, top_k, answered=False, reason=why)

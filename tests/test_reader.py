@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from qa.constraints import missing_specifics, specifics
+from qa.constraints import contradicted, missing_specifics, specifics
 from qa.errors import ModelUnavailable
 from qa.reader_model import (ONNX_MAX_DIFF, READER_WEIGHTS, WindowLogits, load_delta,
                              load_tokenizer, load_torch_model, max_logit_difference)
@@ -280,12 +280,37 @@ def test_constraint_check_names_what_the_passage_lacks():
     assert missing_specifics("How many GWh were made?", "The AGWhite plant.") == ["GWh"]
 
 
+def test_constraint_check_names_an_opposite_the_passage_states_instead():
+    assert contradicted("What is the smallest state?", "Alaska is the largest state.") == \
+        [("smallest", "largest")]
+    assert contradicted("What is the largest state?", "Alaska is the largest state.") == []
+    assert contradicted("What is the smallest state?", "It is small, not the largest.") == \
+        [("smallest", "largest")]
+    assert contradicted("Which is the smallest one?", "The largest and the smallest.") == []
+    # a name is not a word ("North Korea" states no "north"); words with other senses are out
+    assert contradicted("Which city is south of it?", "It borders North Korea.") == []
+    assert contradicted("Who did they lose to injury?", "They hoped to win.") == []
+
+
 # -- behaviour on the article -------------------------------------------------------------------
 
 def test_design_card_question_is_answered_with_the_threshold(pipeline):
     record = pipeline.ask("What energy density threshold applies?").to_dict()
     assert record["answered"], record["reason"]
     assert "300Wh/kg" in record["answer"]["text"]
+
+
+def test_a_passage_stating_the_opposite_is_no_answer(pipeline):
+    """The article says Germany is the largest export market; asked for the smallest, the
+    service refuses and says why, and still answers the question the article does answer."""
+    record = pipeline.ask("Which country has become the smallest export market for Chinese "
+                          "lithium-ion batteries?").to_dict()
+    assert not record["answered"]
+    assert "'largest', not 'smallest'" in record["reason"]
+    assert record["evidence"][0]["text"].startswith("But it is worth noting that since May")
+    record = pipeline.ask("Which country has become the largest export market for Chinese "
+                          "lithium-ion batteries?").to_dict()
+    assert record["answered"] and record["answer"]["text"].startswith("Germany")
 
 
 def test_candidates_know_their_sentence_and_how_it_relates_to_the_question(pipeline):
