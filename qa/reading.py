@@ -148,6 +148,16 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
     return out
 
 
+def refusal_reason(best: Candidate) -> str:
+    """What the best candidate's window lacks or contradicts, in words a user can check."""
+    if best.missing:
+        return "the closest passages do not mention " + ", ".join(best.missing)
+    if best.opposed:
+        return "the closest passages say " + ", ".join(f"'{said}', not '{asked}'"
+                                                      for asked, said in best.opposed)
+    return "no passage states this clearly enough"
+
+
 class Reader:
     """Extracts the best-supported span from retrieved sentences, or abstains."""
 
@@ -231,11 +241,7 @@ class Reader:
         best = ranked[0]
         low = best.confidence < self.threshold
         if low or (self.calibration.refuse_missing and (best.missing or best.opposed)):
-            why = ("the closest passages do not mention " + ", ".join(best.missing)
-                   if best.missing else
-                   "the closest passages say " + ", ".join(f"'{said}', not '{asked}'"
-                                                           for asked, said in best.opposed)
-                   if best.opposed else "no passage states this clearly enough")
+            why = refusal_reason(best)
             if low:
                 why += f" (confidence {best.confidence:.2f} is below {self.threshold:.2f})"
             return self._answer(question, retrieved, ranked, top_k, answered=False, reason=why)
