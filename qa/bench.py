@@ -682,6 +682,7 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
     from .loading import load_corpus
     from .pipeline import Pipeline
     from .indexing import segment_corpus
+    from .segmentation import search_texts
     from .store import APPROXIMATE_FROM, DocumentStore
 
     out: dict = {"sentences_requested": size}
@@ -696,8 +697,8 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
         documents = load_corpus(corpus)
         sentences, passages = segment_corpus(documents)
         t1 = time.perf_counter()
-        sentence_vectors = encoder.encode([s.text for s in sentences])
-        passage_vectors = encoder.encode([p.text for p in passages])
+        sentence_vectors = encoder.encode(search_texts(documents, sentences))
+        passage_vectors = encoder.encode(search_texts(documents, passages))
         t2 = time.perf_counter()
         store = DocumentStore.build(documents, sentences, passages, sentence_vectors,
                                     passage_vectors, embedder.name, corpus)

@@ -15,7 +15,7 @@ from .errors import CorpusIncomplete, ModelUnavailable
 from .formats import excerpt
 from .loading import CorpusLoad, SkippedFile, file_sha256, read_corpus, require_documents
 from .reader_model import READER_ONNX, reader_export, reader_is_current
-from .segmentation import boilerplate_lines, make_passages, search_text, split_sentences
+from .segmentation import boilerplate_lines, make_passages, search_texts, split_sentences
 from .store import MANIFEST, DocumentStore
 
 logger = logging.getLogger(__name__)
@@ -107,8 +107,7 @@ def build_store(corpus_dir: Path, embedder: Embedder, max_file_bytes: int | None
     if progress:
         for report in reports:
             progress.note(report.line())
-    by_id = {d.doc_id: d for d in load.documents}
-    texts = [search_text(x.text, by_id[x.doc_id]) for x in sentences + passages]
+    texts = search_texts(load.documents, sentences + passages)
     if cache is None:
         vectors = embedder.encode(texts)
     else:

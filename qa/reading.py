@@ -89,9 +89,9 @@ def windows_for(store: DocumentStore, retrieved: list[RetrievedSentence],
         ids = tuple(sorted(g["ids"]))
         start, end = store.sentences[ids[0]].start, store.sentences[ids[-1]].end
         text = store.documents[g["doc"]].text[start:end]
-        labels = tuple((s.start - start, s.start - start + heading_label(s.text))
-                       for s in (store.sentences[i] for i in ids)
-                       if s.kind == "heading" and heading_label(s.text))
+        headings = [store.sentences[i] for i in ids if store.sentences[i].kind == "heading"]
+        labels = tuple((h.start - start, h.start - start + n) for h in headings
+                       if (n := heading_label(h.text)))
         out.append(Window(g["doc"], start, end, text, ids, g["rank"], labels))
     return out
 

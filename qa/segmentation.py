@@ -76,13 +76,20 @@ DATELINE_MEANING = "the date this article, story or document was published"
 BYLINE_MEANING = "its byline: the author, writer, outlet or source it is credited to"
 
 
-def search_text(text: str, document: Document) -> str:
-    """What retrieval matches a sentence or passage of `document` by (its vectors and lexical
-    index): its text, and for the document's dateline also what the line means. Answers and
-    citations always use the text itself."""
+def search_texts(documents, pieces) -> list[str]:
+    """What retrieval matches each sentence or passage by (its vectors and lexical index): its
+    text, and for its document's own dateline also what the line means. Answers and citations
+    always use the text itself."""
     from .loading import derive_dateline
-    found = parse_dateline(text)
-    if not found or found[0] != derive_dateline(document.text)[0]:  # a date line elsewhere
+    dates = {d.doc_id: derive_dateline(d.text)[0] for d in documents}
+    return [search_text(p.text, dates[p.doc_id]) for p in pieces]
+
+
+def search_text(text: str, dateline_date: str | None) -> str:
+    """`text`, with what it means when it is the dateline of that date (a date line elsewhere
+    in the document says less)."""
+    found = parse_dateline(text) if dateline_date else None
+    if not found or found[0] != dateline_date:
         return text
     meaning = f"{text} ({DATELINE_MEANING}"
     return meaning + (f"; {BYLINE_MEANING})" if found[1] else ")")

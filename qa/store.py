@@ -20,13 +20,13 @@ import numpy as np
 
 from .errors import IndexCorrupt, IndexMissing, IndexStale
 from .loading import corpus_fingerprint, file_sha256
-from .segmentation import search_text
+from .segmentation import search_texts
 from .text import content_stems
 from .types import Document, Passage, Sentence
 
 # 2: documents carry date and publisher; 3: the span reader, no token vectors; 4: documents
 # carry their format, page starts and sections (PDF, HTML, DOCX, Markdown); 5: a dateline is
-# indexed with what it means (segmentation.search_text)
+# indexed with what it means (segmentation.search_texts)
 FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 # Above this many vectors, search an HNSW graph instead of scanning every vector.
@@ -93,11 +93,9 @@ class DocumentStore:
             "corpus_fingerprint": corpus_fingerprint(corpus_dir),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        by_id = {d.doc_id: d for d in documents}
         return cls(documents, sentences, passages, _vector_index(sentence_vectors),
-                   _vector_index(passage_vectors),
-                   _bm25([search_text(s.text, by_id[s.doc_id]) for s in sentences]),
-                   _bm25([search_text(p.text, by_id[p.doc_id]) for p in passages]), manifest)
+                   _vector_index(passage_vectors), _bm25(search_texts(documents, sentences)),
+                   _bm25(search_texts(documents, passages)), manifest)
 
     def save(self, index_dir: Path, extra_files: dict[str, Path] | None = None) -> None:
         """Write to a temporary folder beside `index_dir`, then swap it in atomically.

@@ -1,9 +1,11 @@
 """Sentence splitting, headings, sections, boilerplate and exact offsets."""
 
+from types import SimpleNamespace
+
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from qa.segmentation import (is_boilerplate, make_passages, parse_dateline, search_text,
+from qa.segmentation import (is_boilerplate, make_passages, parse_dateline, search_texts,
                              split_sentences)
 from qa.types import Document
 
@@ -58,6 +60,10 @@ def test_a_dateline_is_citable_but_names_no_section():
 
 def test_a_dateline_is_searched_by_what_it_means():
     dated = doc("T\n\nOct 31, 2025 |BAKTH\n\nText.\n\nNov 2, 2025 |BAKTH\n\nMore.")
+
+    def search_text(text, document):  # one piece of `document`, as indexing passes them
+        return search_texts([document], [SimpleNamespace(text=text, doc_id=document.doc_id)])[0]
+
     assert "published" in search_text("Oct 31, 2025 |BAKTH", dated)
     assert "author" in search_text("Oct 31, 2025 |BAKTH", dated)
     assert "author" not in search_text("Oct 31, 2025", dated)  # no byline, none claimed
