@@ -70,9 +70,11 @@ def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
     """missing_specifics for a question's `specifics`, found once and checked against several
     contexts."""
     low = context.lower()
-    # whole words, hyphenated ones, and the letters of a unit glued to its number ("826GWh")
+    # whole words, hyphenated ones, and the letters of a unit glued to its number ("826GWh"),
+    # each also without a possessive
     words = set(re.findall(r"[\w'’]+", low)) | set(re.findall(r"[\w'’-]+", low)) | \
         set(re.findall(r"(?<=\d)[^\W\d_]+", low))
+    words |= {re.sub(r"['’]s?$", "", w) for w in words}  # "Levi's" states "Levi", as _name_words
     digits = low.replace(",", "")
     missing = []
     for kind, value in required:

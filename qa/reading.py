@@ -5,10 +5,11 @@ overlapping ones are merged into one window). The span reader (qa/reader_model.p
 token of every window, in one batch, as the answer's start or end, and each window's [CLS] as
 "no answer here". The best start/end pairs become candidate spans, widened to whole words; a
 calibrated model (qa/calibration.py) turns each one's scores, how its sentence relates to the
-question, and the question's years, numbers and names that its window lacks, into the
+question, and the question's years, numbers and names that neither its window nor its
+document's lead states (the lead names once what later sentences take as read), into the
 probability that it is right. The reader answers with the best candidate when that probability
 reaches the threshold learned with it (and, when calibration chose the hard rule, its window
-states everything the question pins down and never only the opposite of a word it asks with).
+or lead states everything the question pins down and never only the opposite of a word it asks with).
 
 Nothing is generated: every span is `document.text[start:end]` of the window's document.
 """
@@ -24,7 +25,7 @@ from .calibration import Calibration
 from .constraints import contradicted, missing_from, specifics
 from .reader_model import WindowLogits
 from .retrieval import RetrievedSentence
-from .segmentation import heading_label
+from .segmentation import heading_label, lead_texts
 from .store import DocumentStore
 from .text import content_stems
 from .types import Answer, Citation, Span
@@ -118,9 +119,12 @@ def log_softmax_with_cls(logits: np.ndarray, cls: float) -> np.ndarray:
 
 def window_candidates(window: Window, logits: WindowLogits, question: str, context: str,
                       per_window: int = SPANS_PER_WINDOW,
-                      required: list[tuple[str, str]] | None = None) -> list[Candidate]:
+                      required: list[tuple[str, str]] | None = None,
+                      lead: str = "") -> list[Candidate]:
     """The best start/end pairs of a window (start <= end, at most MAX_ANSWER_TOKENS apart),
-    as whole-word document spans. `required`: the question's specifics, if already found."""
+    as whole-word document spans. `context`: what the window stands in (see
+    Reader.context_of); `required`: the question's specifics, if already found; `lead`: its
+    document's lead, which may state them too."""
     n = len(logits.start)
     if n == 0:
         return []
@@ -133,7 +137,8 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
              for s in starts for e in ends if 0 <= e - s < MAX_ANSWER_TOKENS]
     pairs.sort(reverse=True)
     out, seen = [], set()
-    missing = missing_from(specifics(question) if required is None else required, context)
+    missing = missing_from(specifics(question) if required is None else required,
+                           f"{context}\n{lead}")
     opposed = contradicted(question, context)
     for score, s, e in pairs:
         a, b = widen_to_words(window.text, int(logits.spans[s][0]), int(logits.spans[e][1]))
@@ -171,6 +176,7 @@ class Reader:
         self.calibration = calibration
         self.threshold = calibration.threshold if min_confidence is None else min_confidence
         self.depth = calibration.depth if depth is None else depth
+        self.leads = lead_texts(store.documents, store.sentences)
 
     def context_of(self, window: Window) -> str:
         """The text a window stands in: its document's title, its section and itself."""
@@ -188,7 +194,7 @@ class Reader:
         out = []
         for window, window_logits in zip(windows, logits):
             out += window_candidates(window, window_logits, question, self.context_of(window),
-                                     required=required)
+                                     required=required, lead=self.leads.get(window.doc_id, ""))
         if not out:
             return out, np.zeros((0, len(self.calibration.features)), dtype=np.float32)
         self._relate(question, vector, out)

@@ -20,6 +20,7 @@ rev approx est ca pp op cf al ed eds univ assn bros
 MONTHS = frozenset("jan feb mar apr may jun jul aug sep sept oct nov dec january february march "
                    "april june july august september october november december".split())
 HEADING_MAX_WORDS = 15
+LEAD_MAX_CHARS = 1200
 SENTENCE_END = tuple('.!?:;"”’)\'')
 NAVIGATION_WORDS = frozenset("home news previous next post posts share menu search login "
                              "subscribe back top related tags print email".split())
@@ -97,6 +98,29 @@ def search_text(text: str, dateline_date: str | None) -> str:
 
 # A heading's numbering: "01 ", "2.1 ", "3. ", "4) ", "## "; not a plain count ("10 Ways").
 HEADING_LABEL_RE = re.compile(r"^\s*(#{1,6}|0\d|\d{1,2}(?:\.\d+)+\.?|\d{1,2}[.)])\s+(?=\S)")
+
+
+def lead_texts(documents, sentences: list[Sentence]) -> dict[str, str]:
+    """Each document's lead: its first line of body text, in whole sentences up to
+    LEAD_MAX_CHARS. An article names there, once, the year, place and people that its later
+    sentences take as read ("Super Bowl 50 ... for the 2015 season")."""
+    leads: dict[str, list[Sentence]] = {}
+    closed: set[str] = set()
+    for sentence in sentences:
+        doc_id = sentence.doc_id
+        if sentence.kind != "sentence" or doc_id in closed:
+            continue
+        lead = leads.get(doc_id)
+        if lead is None:
+            leads[doc_id] = [sentence]
+        elif lead[-1].index + 1 == sentence.index and \
+                "\n" not in documents[doc_id].text[lead[-1].end:sentence.start] and \
+                sentence.end - lead[0].start <= LEAD_MAX_CHARS:
+            lead.append(sentence)
+        else:
+            closed.add(doc_id)
+    return {doc_id: documents[doc_id].text[lead[0].start:lead[-1].end]
+            for doc_id, lead in leads.items()}
 
 
 def heading_label(line: str) -> int:

@@ -214,6 +214,25 @@ def test_a_headings_numbering_is_never_an_answer(pipeline):
     assert window.text[slice(*window.labels[0])] == "01 "
 
 
+def test_a_name_stated_in_the_documents_lead_is_not_missing():
+    """Later sentences of an article take its lead's year and places as read."""
+    text = "The Broncos won the game 24-10."
+    question = "Who won Super Bowl 50 in 2015?"
+    encoding = load_tokenizer().encode(question, text)
+    keep = [i for i, s in enumerate(encoding.sequence_ids) if s == 1]
+    spans = np.array([encoding.offsets[i] for i in keep], dtype=np.int64).reshape(-1, 2)
+    ones = np.ones(len(keep), dtype=np.float32)
+    logits = WindowLogits(ones, ones, spans, 0.0)
+    window = Window("doc", 0, len(text), text, (1,), 0)
+    alone = window_candidates(window, logits, question, text)
+    assert alone and set(alone[0].missing) == {"Super Bowl", "50", "2015"}
+    lead = "Super Bowl 50 decided the champion of the 2015 season."
+    led = window_candidates(window, logits, question, text, lead=lead)
+    assert led and led[0].missing == []
+    assert window_candidates(window, logits, "Who won in 2016?", text, lead=lead)[0].missing \
+        == ["2016"]
+
+
 # -- training on a tiny slice -------------------------------------------------------------------
 
 PARAGRAPH = {"title": "Tiny", "context": "The bridge was opened in 1932 by the mayor. It is 503 "
@@ -278,6 +297,11 @@ def test_constraint_check_names_what_the_passage_lacks():
     # a unit glued to its number is stated; the same letters inside a word are not
     assert missing_specifics("How many GWh were made?", "Output was 826GWh.") == []
     assert missing_specifics("How many GWh were made?", "The AGWhite plant.") == ["GWh"]
+    # a possessive name is stated by the same words, with or without the possessive
+    assert missing_specifics("Who played at Levi's Stadium?", "They played at Levi's Stadium.") == []
+    assert missing_specifics("Where did Levi play?", "He played at Levi’s Stadium.") == []
+    assert missing_specifics("Who played at Levi's Stadium?", "They played at Lev Stadium.") == \
+        ["Levi's Stadium"]
 
 
 def test_constraint_check_names_an_opposite_the_passage_states_instead():

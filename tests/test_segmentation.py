@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from qa.segmentation import (is_boilerplate, make_passages, parse_dateline, search_texts,
-                             split_sentences)
+from qa.segmentation import (LEAD_MAX_CHARS, is_boilerplate, lead_texts, make_passages,
+                             parse_dateline, search_texts, split_sentences)
 from qa.types import Document
 
 
@@ -109,6 +109,19 @@ def test_crlf_text_keeps_exact_offsets():
     for s in split_sentences(d):
         assert text[s.start:s.end] == s.text
     assert texts(text) == ["First line here.", "Second one, too.", "Third!"]
+
+
+def test_a_documents_lead_is_its_first_line_of_body_text():
+    text = "Big Game\n\nThe game decided the 2015 season. It was played at Levi's Stadium.\n\n" \
+           "Later the Broncos won. Nobody knew.\n"
+    d = doc(text, title="Big Game")
+    leads = lead_texts({d.doc_id: d}, split_sentences(d))
+    assert leads == {"d.txt": "The game decided the 2015 season. It was played at Levi's Stadium."}
+    long = doc("Title\n\n" + " ".join(f"Sentence number {i} of a long opening." for i in range(99)))
+    lead = lead_texts({long.doc_id: long}, split_sentences(long))["d.txt"]
+    assert lead.startswith("Sentence number 0 ") and lead.endswith(".")
+    assert 0 < len(lead) <= LEAD_MAX_CHARS
+    assert lead_texts({}, []) == {}
 
 
 def test_passages_are_windows_within_a_section():
