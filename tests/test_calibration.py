@@ -82,11 +82,35 @@ def test_calibration_prefers_the_hard_rule_and_the_cheaper_variant_within_tolera
     assert served_rule(variant(0.589, 0.593)) == "constraint_as_hard_rule"
     assert served_rule(variant(0.55, 0.55 + 2 * TOLERANCE)) == "with_constraint_features"
     measured = {name(5, False): variant(0.589, 0.593), name(3, False): variant(0.580, 0.585)}
-    assert choose_depth(measured) == 3
+    assert choose_depth(measured, max_depth=5) == 3
     measured[name(3, False)] = variant(0.570, 0.575)  # more than TOLERANCE below depth 5
-    assert choose_depth(measured) == 5
+    assert choose_depth(measured, max_depth=5) == 5
+    assert choose_depth(measured) == 3  # the latency target caps what is served
     # int8 is judged against float32 at the same depth
     measured[name(5, True)] = variant(0.580, 0.583)
     assert choose_int8(measured, 5)
     measured[name(5, True)] = variant(0.575, 0.579)
     assert not choose_int8(measured, 5)
+
+
+def test_the_served_threshold_is_chosen_on_out_of_fold_confidences():
+    """Each question's confidence comes from the model fitted without its article, and the
+    threshold is the best one over those."""
+    from qa.calibration_run import FOLDS, fit, oof_threshold, out_of_fold, top_outcomes
+    rng = np.random.default_rng(0)
+    questions = []
+    for i in range(240):
+        rows = rng.normal(size=(3, len(FEATURES))).astype(np.float32)
+        f1 = [float(r[0] + rng.normal() > 0.5) for r in rows]
+        questions.append({"article": f"a{i % 8}", "kind": "answer", "answers": ["x"],
+                          "rows": rows.tolist(), "f1": f1})
+    conf, f1, answerable, lacks, fold = out_of_fold(questions)
+    assert (fold >= 0).all() and len(set(fold)) == FOLDS
+    held = [i for i, q in enumerate(questions) if fold[i] == 0]
+    alone = fit([q for i, q in enumerate(questions) if fold[i] != 0])
+    expected = top_outcomes(alone, [questions[i] for i in held])[0]
+    assert np.allclose(conf[held], expected)
+    threshold = oof_threshold(conf, f1, answerable, lacks, hard_rule=False)
+    assert 0.05 <= threshold <= 0.95
+    # every answerable question is worth answering here, so the lowest threshold wins
+    assert threshold == 0.05
