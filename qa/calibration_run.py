@@ -199,7 +199,7 @@ def cross_validate(questions: list[dict], columns: list[int] | None = None,
 DEPTHS = (5, 3)
 # The most it may read when serving: the latency target (in-process `ask` p50 at most
 # 1.0x a torch MiniLM pass over the question and its 3 top sentences, `qa bench`) measured
-# 0.79x reading 3 and 1.19x reading 5 (int8 reader, 2 cores). Depth 5 is still measured, so
+# 0.81x reading 3 and 1.19x reading 5 (int8 reader, 2 cores, one run). Depth 5 is still measured, so
 # what the cap costs stays on record in the calibration file.
 MAX_SERVED_DEPTH = 3
 TOLERANCE = 0.01  # F1 given up at most for a cheaper variant (fewer windows, int8)

@@ -8,8 +8,9 @@ calibrated model (qa/calibration.py) turns each one's scores, how its sentence r
 question, and the question's years, numbers and names that neither its window nor its
 document's lead states (the lead names once what later sentences take as read), into the
 probability that it is right. The reader answers with the best candidate when that probability
-reaches the threshold learned with it (and, when calibration chose the hard rule, its window
-or lead states everything the question pins down and never only the opposite of a word it asks with).
+reaches the threshold learned with it (and, when calibration chose the hard rule, its window or
+lead states everything the question pins down, and its window never only the opposite of a
+word it asks with).
 
 Nothing is generated: every span is `document.text[start:end]` of the window's document.
 """

@@ -298,7 +298,8 @@ def test_constraint_check_names_what_the_passage_lacks():
     assert missing_specifics("How many GWh were made?", "Output was 826GWh.") == []
     assert missing_specifics("How many GWh were made?", "The AGWhite plant.") == ["GWh"]
     # a possessive name is stated by the same words, with or without the possessive
-    assert missing_specifics("Who played at Levi's Stadium?", "They played at Levi's Stadium.") == []
+    assert missing_specifics("Who played at Levi's Stadium?", "They played at Levi's Stadium.") \
+        == []
     assert missing_specifics("Where did Levi play?", "He played at Levi’s Stadium.") == []
     assert missing_specifics("Who played at Levi's Stadium?", "They played at Lev Stadium.") == \
         ["Levi's Stadium"]
