@@ -4,9 +4,10 @@ A gradient-boosted tree ensemble over a candidate's reader scores (span score, i
 "no answer" score, its distance from the question's best span, its log-probability, the
 window's retrieval rank), over how its sentence relates to the question (embedding similarity,
 the share of the question's words it holds, the share of the span that only repeats the
-question) and over the question's years, numbers and names its window lacks (or words whose
-opposite it states instead: "any_missing"). It ranks the candidates; a one-feature logistic
-(Platt) scaling of the top candidate's score then makes the shown confidence mean what it says. Both are fitted, and the threshold chosen, on articles held
+question) and over the question's years, numbers and names that its window and its document's
+lead lack (or words whose opposite the window states instead: "any_missing"). It ranks the
+candidates; a one-feature logistic (Platt) scaling of the top candidate's score then makes the
+shown confidence mean what it says. Both are fitted, and the threshold chosen, on articles held
 out of the reader's training (`python -m qa train`), never on an evaluation set. The trees are
 stored as plain arrays and evaluated with numpy: answering needs no scikit-learn.
 """

@@ -165,11 +165,12 @@ def oof_threshold(conf, f1, answerable, lacks, hard_rule: bool) -> float:
 
 
 def cross_validate(questions: list[dict], columns: list[int] | None = None,
-                   hard_rule: bool = False) -> dict:
+                   hard_rule: bool = False, oof=None) -> dict:
     """Out-of-fold figures: folds by article; each fold's threshold is chosen on the other
-    folds' out-of-fold confidences, as the served one is chosen on all of them."""
+    folds' out-of-fold confidences, as the served one is chosen on all of them. `oof`: what
+    out_of_fold(questions, columns) returned, if already computed."""
     from .evaluation import expected_calibration_error
-    conf, f1, answerable, lacks, fold = out_of_fold(questions, columns)
+    conf, f1, answerable, lacks, fold = oof or out_of_fold(questions, columns)
     keep = fold >= 0
     answered = np.zeros(len(questions), dtype=bool)
     for k in np.unique(fold[keep]):
@@ -199,8 +200,8 @@ def cross_validate(questions: list[dict], columns: list[int] | None = None,
 DEPTHS = (5, 3)
 # The most it may read when serving: the issue's latency target (in-process `ask` p50 at most
 # 1.0x a torch MiniLM pass over the question and its 3 top sentences, `qa bench`) measured
-# 0.81x reading 3 and 1.19x reading 5 (int8 reader, 2 cores, one run). Depth 5 is still measured, so
-# what the cap costs stays on record in the calibration file.
+# 0.81x reading 3 and 1.19x reading 5 (int8 reader, 2 cores, one run). Depth 5 is still
+# measured, so what the cap costs stays on record in the calibration file.
 MAX_SERVED_DEPTH = 3
 TOLERANCE = 0.01  # F1 given up at most for a cheaper variant (fewer windows, int8)
 
@@ -266,7 +267,7 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibrat
     export_reader(fp32, [p.text for p in store.passages[:8]], weights)
     models = {False: fp32, True: quantize_reader(fp32, folder / "reader.int8.onnx")}
     run_settings = Settings(corpus_dir=corpus, index_dir=index, model_path=settings.model_path)
-    measured, collected = {}, {}
+    measured, collected, folds = {}, {}, {}
 
     def measure(depth: int, int8: bool) -> None:
         pipeline = Pipeline(store, embedder, run_settings,
@@ -277,9 +278,10 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibrat
         questions = collect(pipeline, items)
         seconds = time.time() - t0
         without = [i for i, f in enumerate(FEATURES) if f not in ("missing", "any_missing")]
-        m = {"with_constraint_features": cross_validate(questions),
+        oof = folds[(depth, int8)] = out_of_fold(questions)  # all features: fitted once
+        m = {"with_constraint_features": cross_validate(questions, oof=oof),
              "without_constraint_features": cross_validate(questions, without),
-             "constraint_as_hard_rule": cross_validate(questions, hard_rule=True),
+             "constraint_as_hard_rule": cross_validate(questions, hard_rule=True, oof=oof),
              "ms_per_question": 1000 * seconds / max(len(questions), 1)}
         measured[name(depth, int8)] = m
         collected[(depth, int8)] = questions
@@ -299,7 +301,7 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibrat
     calibration = fit(collected[(depth, int8)])
     calibration.depth, calibration.int8 = depth, int8
     calibration.refuse_missing = rule == "constraint_as_hard_rule"
-    conf, f1, answerable, lacks, _ = out_of_fold(collected[(depth, int8)])
+    conf, f1, answerable, lacks, _ = folds[(depth, int8)]
     calibration.threshold = oof_threshold(conf, f1, answerable, lacks,
                                           calibration.refuse_missing)
     calibration.measured = {
