@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
                         "answer (default 0.5)")
     p.add_argument("--swapped-share", type=float, default=0.8,
                    help="share of questions also made into a near-miss (default 0.8)")
+    p.add_argument("--opposite-share", type=float, default=0.0,
+                   help="share of questions also made into an opposite-word near-miss "
+                        "(default 0: measured and not shipped, see the README)")
+    p.add_argument("--negated-share", type=float, default=0.0,
+                   help="share of questions also made into a negated near-miss (default 0)")
     p.add_argument("--checkpoint-every", type=int, default=100,
                    help="steps between checkpoints (default 100)")
     p.add_argument("--skip-fine-tune", action="store_true",

@@ -18,6 +18,8 @@ from pathlib import Path
 from .config import Settings
 from .reader_model import READER_WEIGHTS
 
+SHARES = ("retrieved_share", "swapped_share", "opposite_share", "negated_share")
+
 
 def run_training(args, settings: Settings) -> int:
     from .training import TrainConfig, fine_tune, log
@@ -30,9 +32,9 @@ def run_training(args, settings: Settings) -> int:
         print("error: --epochs, --per-paragraph and --checkpoint-every must be at least 1",
               file=sys.stderr)
         return 2
-    if not (0 <= args.retrieved_share <= 1 and 0 <= args.swapped_share <= 1):
-        print("error: --retrieved-share and --swapped-share must be between 0 and 1",
-              file=sys.stderr)
+    if not all(0 <= getattr(args, k) <= 1 for k in SHARES):
+        print("error: --retrieved-share, --swapped-share, --opposite-share and --negated-share "
+              "must be between 0 and 1", file=sys.stderr)
         return 2
     if args.skip_fine_tune and args.fine_tune_only:
         print("error: --skip-fine-tune and --fine-tune-only exclude each other: pass one",
@@ -55,8 +57,7 @@ def run_training(args, settings: Settings) -> int:
         f"out for calibration ({time.time() - started:.0f} s)")
     if not args.skip_fine_tune:
         examples = make_examples(train, per_paragraph=args.per_paragraph,
-                                 retrieved_share=args.retrieved_share,
-                                 swapped_share=args.swapped_share)
+                                 **{k: getattr(args, k) for k in SHARES})
         if args.limit:
             examples = examples[:args.limit]
         log(f"{len(examples)} examples: " + ", ".join(
@@ -68,7 +69,7 @@ def run_training(args, settings: Settings) -> int:
                             max_steps=args.max_steps)
         summary["kinds"] = dict(Counter(e.kind for e in examples))
         summary["options"] = {k: getattr(args, k) for k in (
-            "epochs", "per_paragraph", "retrieved_share", "swapped_share", "device")}
+            "epochs", "per_paragraph", *SHARES, "device")}
         Path(args.work).mkdir(parents=True, exist_ok=True)
         (Path(args.work) / "fine_tune.json").write_text(json.dumps(summary, indent=1) + "\n")
         if not summary["finished"]:

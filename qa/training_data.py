@@ -8,7 +8,10 @@ neighbours. "None" (no answer in this window) comes from three sources:
 - answerable questions paired with the window of their article most like the question that does
   not hold the answer (what retrieval returns when it misses);
 - near-misses: an answerable question whose year, number or name is swapped for another of the
-  same kind from its article, paired with the window that answers the original question.
+  same kind from its article, paired with the window that answers the original question;
+- SQuAD 2.0's other near-miss recipes, for the refinement pass (qa/training.py): a word of the
+  question turned into its opposite that the window never states ("largest" asked as
+  "smallest"), and the question negated ("What did the Normans not build?").
 
 Only the learning data (../shared/squad, ../shared/bench/train) may be passed in here.
 """
@@ -23,7 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .constraints import specifics
+from .constraints import OPPOSITE, specifics
 from .segmentation import sentence_splitter
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Example:
     question: str
     window: str
     answer: tuple[int, int] | None
-    kind: str  # "answer" | "unanswerable" | "retrieved" | "swapped"
+    kind: str  # "answer" | "unanswerable" | "retrieved" | "swapped" | "opposite" | "negated"
 
 
 @dataclass
@@ -128,6 +131,46 @@ def swap_specific(question: str, window: str, pool: dict[str, list[str]],
     return None
 
 
+# Opposites for making training near-misses: constraints.OPPOSITE (those the service's rule
+# trusts in any context) and everyday ones that usually, not always, flip what is asked.
+TRAINING_OPPOSITE = dict(OPPOSITE)
+for _pair in ("first last", "most least", "before after", "won lost", "win lose", "more less",
+              "early late", "began ended", "rise fall", "rose fell", "major minor",
+              "above below", "top bottom", "ancient modern", "common rare", "successful failed",
+              "popular unpopular", "strong weak", "large small", "high low", "many few"):
+    _a, _b = _pair.split()
+    TRAINING_OPPOSITE.setdefault(_a, _b)
+    TRAINING_OPPOSITE.setdefault(_b, _a)
+NEGATED = {"did": "didn't", "does": "doesn't", "do": "don't", "was": "wasn't", "were": "weren't",
+           "is": "isn't", "are": "aren't", "has": "hasn't", "have": "haven't", "had": "hadn't",
+           "can": "can't", "could": "couldn't", "would": "wouldn't", "will": "won't"}
+AUXILIARY_RE = re.compile(r"\b(?:" + "|".join(NEGATED) + r")\b")
+NEGATION_RE = re.compile(r"\b(?:not|never|no|none|nor)\b|n't\b", re.IGNORECASE)
+
+
+def opposite_question(question: str, window: str) -> str | None:
+    """The question with one lower-case word turned into its opposite, where the window states
+    the word and never its opposite (SQuAD 2.0's antonym near-miss); None if none applies."""
+    stated = set(re.findall(r"[a-z]+", window.lower()))
+    for match in re.finditer(r"(?<![\w'’-])[a-z]+(?![\w'’-])", question):
+        word = match.group()
+        other = TRAINING_OPPOSITE.get(word)
+        if other and word in stated and other not in stated:
+            return question[:match.start()] + other + question[match.end():]
+    return None
+
+
+def negated_question(question: str) -> str | None:
+    """The question with its first auxiliary verb negated ("What didn't the Normans build?");
+    None when it is already negative or has no auxiliary."""
+    if NEGATION_RE.search(question):
+        return None
+    match = AUXILIARY_RE.search(question)
+    if match is None:
+        return None
+    return question[:match.start()] + NEGATED[match.group()] + question[match.end():]
+
+
 def article_pool(paragraphs: list[Paragraph]) -> dict[str, list[str]]:
     pool: dict[str, set] = {"year": set(), "number": set(), "name": set()}
     for p in paragraphs:
@@ -165,12 +208,14 @@ def most_similar(question: str, candidates: list[str]) -> list[int]:
 
 def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int = 2,
                   retrieved_share: float = 0.35, swapped_share: float = 0.3,
-                  unanswerable_windows: int = 2) -> list[Example]:
+                  unanswerable_windows: int = 2, opposite_share: float = 0.0,
+                  negated_share: float = 0.0) -> list[Example]:
     """Reader examples from `paragraphs` (see the module docstring), in a seeded order.
 
     `per_paragraph` answerable questions at most are taken from each paragraph (more articles
     and paragraphs for the same training time); of those, `retrieved_share` also get a
-    retrieved-negative example and `swapped_share` a near-miss example.
+    retrieved-negative example, `swapped_share` a swapped near-miss, `opposite_share` an
+    opposite-word near-miss (where one applies) and `negated_share` a negated one.
     """
     rng = random.Random(seed)
     by_title: dict[str, list[Paragraph]] = {}
@@ -206,6 +251,15 @@ def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int
                     swapped = swap_specific(q["question"], window, pool, rng)
                     if swapped is not None:
                         out.append(Example(q["id"] + ":swap", swapped, window, None, "swapped"))
+                # drawn only when asked for, so the default examples stay as they were
+                if opposite_share and rng.random() < opposite_share:
+                    flipped = opposite_question(q["question"], window)
+                    if flipped is not None:
+                        out.append(Example(q["id"] + ":opp", flipped, window, None, "opposite"))
+                if negated_share and rng.random() < negated_share:
+                    negated = negated_question(q["question"])
+                    if negated is not None:
+                        out.append(Example(q["id"] + ":neg", negated, window, None, "negated"))
             windows = windows_of(p)
             for q in p.qas:
                 if not q.get("is_impossible"):

@@ -287,6 +287,41 @@ def test_near_misses_swap_something_the_window_states():
     assert read_squad  # imported for the module's public API
 
 
+def test_opposite_and_negated_near_misses():
+    from qa.training_data import negated_question, opposite_question
+    window = "Germany is the largest market. Exports rose in 2025."
+    assert opposite_question("Which country is the largest market?", window) == \
+        "Which country is the smallest market?"
+    # no flip where the window states both, or the word is a name's ("North Korea")
+    assert opposite_question("Which is the largest?", window + " France is the smallest.") is None
+    assert opposite_question("Where is North Korea?", "North Korea borders China.") is None
+    assert negated_question("What did the Normans build in 1066?") == \
+        "What didn't the Normans build in 1066?"
+    assert negated_question("In what year was it founded?") == "In what year wasn't it founded?"
+    assert negated_question("What did the Normans not build?") is None
+    assert negated_question("Who won Super Bowl 50?") is None  # no auxiliary to negate
+
+
+
+def test_opposite_and_negated_near_misses_only_when_asked_for(tmp_path):
+    from qa.training_data import make_examples, read_squad
+    data = tmp_path / "tiny.jsonl"
+    context = "The bridge opened in 1932. It is the longest bridge, 503 metres long."
+    qas = [{"id": "a", "question": "How long is the longest bridge?",
+            "answers": [{"text": "503 metres", "answer_start": context.find("503")}]},
+           {"id": "b", "question": "What did the city build?",
+            "answers": [{"text": "bridge", "answer_start": 4}]}]
+    data.write_text(json.dumps({"title": "Tiny", "context": context, "qas": qas}) + "\n",
+                    encoding="utf-8")
+    paragraphs = read_squad(data)
+    plain = make_examples(paragraphs, per_paragraph=3, retrieved_share=1.0, swapped_share=1.0)
+    assert not {"opposite", "negated"} & {e.kind for e in plain}
+    examples = make_examples(paragraphs, per_paragraph=3, retrieved_share=1.0,
+                             swapped_share=1.0, opposite_share=1.0, negated_share=1.0)
+    assert {"opposite", "negated"} <= {e.kind for e in examples}
+    assert all(e.answer is None for e in examples if e.kind in ("opposite", "negated"))
+
+
 def test_constraint_check_names_what_the_passage_lacks():
     assert ("year", "2024") in specifics("What was the value in 2024?")
     assert missing_specifics("What was China's export value in 2024?",
@@ -374,5 +409,6 @@ def test_train_command_refuses_bad_options_with_one_line(capsys, tmp_path):
     assert main(["train", "--squad", str(tmp_path / "absent.jsonl.gz")]) == 2
     assert main(["train", "--epochs", "0"]) == 2
     assert main(["train", "--device", "tpu"]) == 2
+    assert main(["train", "--negated-share", "2"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines)
