@@ -2,16 +2,17 @@
 
 Each example is (question, window, answer character span or None). A window is a short run of
 consecutive sentences of one paragraph, as the reader sees a retrieved sentence with its
-neighbours. "None" (no answer in this window) comes from three sources:
+neighbours. "None" (no answer in this window) comes from these sources:
 
 - SQuAD 2.0's own unanswerable questions, paired with the window most like them;
 - answerable questions paired with the window of their article most like the question that does
   not hold the answer (what retrieval returns when it misses);
 - near-misses: an answerable question whose year, number or name is swapped for another of the
   same kind from its article, paired with the window that answers the original question;
-- SQuAD 2.0's other near-miss recipes, for the refinement pass (qa/training.py): a word of the
-  question turned into its opposite that the window never states ("largest" asked as
-  "smallest"), and the question negated ("What did the Normans not build?").
+- on request only (`opposite_share`, `negated_share`; measured and not in the shipped recipe,
+  see the README): SQuAD 2.0's other near-miss recipes, a word of the question turned into its
+  opposite that the window never states ("largest" asked as "smallest"), and the question
+  negated ("What didn't the Normans build?").
 
 Only the learning data (../shared/squad, ../shared/bench/train) may be passed in here.
 """
