@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .constraints import OPPOSITE, specifics
+from .constraints import LOWER_WORD_RE, OPPOSITE, specifics
 from .segmentation import sentence_splitter
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def opposite_question(question: str, window: str) -> str | None:
     """The question with one lower-case word turned into its opposite, where the window states
     the word and never its opposite (SQuAD 2.0's antonym near-miss); None if none applies."""
     stated = set(re.findall(r"[a-z]+", window.lower()))
-    for match in re.finditer(r"(?<![\w'’-])[a-z]+(?![\w'’-])", question):
+    for match in LOWER_WORD_RE.finditer(question):  # as constraints.contradicted reads it
         word = match.group()
         other = TRAINING_OPPOSITE.get(word)
         if other and word in stated and other not in stated:
