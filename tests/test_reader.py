@@ -302,7 +302,6 @@ def test_opposite_and_negated_near_misses():
     assert negated_question("Who won Super Bowl 50?") is None  # no auxiliary to negate
 
 
-
 def test_opposite_and_negated_near_misses_only_when_asked_for(tmp_path):
     from qa.training_data import make_examples, read_squad
     data = tmp_path / "tiny.jsonl"
