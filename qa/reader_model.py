@@ -152,8 +152,8 @@ class OnnxReaderModel:
 
     def __init__(self, onnx_path: Path, threads: int = 1, concurrent_runs: int | None = None):
         """`threads`: intra-op threads (0: ONNX Runtime's default, all physical cores).
-        `concurrent_runs`: how many requests' batches run at once (default: one per CPU core).
-        More would not be faster on the cores there are, and each running batch holds its own
+        `concurrent_runs`: how many requests' windows run at once (default: one per CPU core).
+        More would not be faster on the cores there are, and each running window holds its own
         activations, so a server with many request threads would grow its memory with them."""
         import os
         import threading
@@ -167,13 +167,22 @@ class OnnxReaderModel:
                                                     providers=["CPUExecutionProvider"])
 
     def logits(self, question: str, windows: list[str]) -> list[WindowLogits]:
+        """Each window is run on its own: no padding is computed (at 3 retrieved sentences'
+        windows, a sixth less time than one padded batch; at 5, over a quarter), and the int8
+        reader's logits of a window do not depend on the windows read beside it (its dynamic
+        quantization scales activations over the whole batch, padding included)."""
         if not windows:
             return []
-        encodings, feeds = encode_batch(self.tokenizer, question, windows)
+        encodings = self.tokenizer.encode_batch([(question, w) for w in windows])
+        out = []
         with self._slots:
-            start, end = self.session.run(None, feeds)
-        return [split_logits(start[i], end[i], e.sequence_ids, e.offsets)
-                for i, e in enumerate(encodings)]
+            for e in encodings:
+                feeds = {"input_ids": np.asarray([e.ids], dtype=np.int64),
+                         "attention_mask": np.asarray([e.attention_mask], dtype=np.int64),
+                         "token_type_ids": np.asarray([e.type_ids], dtype=np.int64)}
+                start, end = self.session.run(None, feeds)
+                out.append(split_logits(start[0], end[0], e.sequence_ids, e.offsets))
+        return out
 
 
 # -- ONNX export ---------------------------------------------------------------------------------

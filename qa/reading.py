@@ -2,15 +2,15 @@
 
 The best `READ_DEPTH` retrieved sentences are read with their neighbours (their passages;
 overlapping ones are merged into one window). The span reader (qa/reader_model.py) scores every
-token of every window, in one batch, as the answer's start or end, and each window's [CLS] as
-"no answer here". The best start/end pairs become candidate spans, widened to whole words; a
-calibrated model (qa/calibration.py) turns each one's scores, how its sentence relates to the
-question, and the question's years, numbers and names that neither its window nor its
-document's lead states (the lead names once what later sentences take as read), into the
-probability that it is right. The reader answers with the best candidate when that probability
-reaches the threshold learned with it (and, when calibration chose the hard rule, its window or
-lead states everything the question pins down, and its window never only the opposite of a
-word it asks with).
+token of every window (each window run on its own) as the answer's start or end, and each
+window's [CLS] as "no answer here". The best start/end pairs become candidate spans, widened to
+whole words; a calibrated model (qa/calibration.py) turns each one's scores, how its sentence
+relates to the question, and the question's years, numbers and names that neither its window
+nor its document's lead states (the lead names once what later sentences take as read), into
+the probability that it is right. The reader answers with the best candidate when that
+probability reaches the threshold learned with it (and, when calibration chose the hard rule,
+its window or lead states everything the question pins down, and its window never only the
+opposite of a word it asks with).
 
 Nothing is generated: every span is `document.text[start:end]` of the window's document.
 """
