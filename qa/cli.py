@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, help="stop after this many steps (resume later)")
     p.add_argument("--limit", type=int, help="train on the first N examples only (a smoke run)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda where a GPU is lent")
-    p.add_argument("--epochs", type=int, default=2, help="passes over the examples (default 2)")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the examples (default 3)")
     p.add_argument("--per-paragraph", type=int, default=50,
                    help="answerable questions taken per paragraph at most (default 50: all)")
     p.add_argument("--retrieved-share", type=float, default=0.5,
@@ -87,11 +87,11 @@ def _parser() -> argparse.ArgumentParser:
                         "answer (default 0.5)")
     p.add_argument("--swapped-share", type=float, default=0.8,
                    help="share of questions also made into a near-miss (default 0.8)")
-    p.add_argument("--opposite-share", type=float, default=0.0,
-                   help="share of questions also made into an opposite-word near-miss "
-                        "(default 0: measured and not shipped, see the README)")
-    p.add_argument("--negated-share", type=float, default=0.0,
-                   help="share of questions also made into a negated near-miss (default 0)")
+    p.add_argument("--opposite-share", type=float, default=1.0,
+                   help="share of questions also made into an opposite-word near-miss, where "
+                        "one applies (default 1)")
+    p.add_argument("--negated-share", type=float, default=0.2,
+                   help="share of questions also made into a negated near-miss (default 0.2)")
     p.add_argument("--checkpoint-every", type=int, default=100,
                    help="steps between checkpoints (default 100)")
     p.add_argument("--skip-fine-tune", action="store_true",

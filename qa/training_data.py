@@ -9,10 +9,9 @@ neighbours. "None" (no answer in this window) comes from these sources:
   not hold the answer (what retrieval returns when it misses);
 - near-misses: an answerable question whose year, number or name is swapped for another of the
   same kind from its article, paired with the window that answers the original question;
-- on request only (`opposite_share`, `negated_share`; measured and not in the shipped recipe,
-  see the README): SQuAD 2.0's other near-miss recipes, a word of the question turned into its
-  opposite that the window never states ("largest" asked as "smallest"), and the question
-  negated ("What didn't the Normans build?").
+- SQuAD 2.0's other near-miss recipes (`opposite_share`, `negated_share`; `qa train` asks for
+  1 and 0.2): a word of the question turned into its opposite that the window never states
+  ("largest" asked as "smallest"), and the question negated ("What didn't the Normans build?").
 
 Only the learning data (../shared/squad, ../shared/bench/train) may be passed in here.
 """
