@@ -117,6 +117,11 @@ def encode_batch(tokenizer, question: str, windows: list[str]):
     """Encodings and padded int64 feeds for (question, window) pairs (dynamic padding: to the
     longest pair of this batch)."""
     encodings = tokenizer.encode_batch([(question, w) for w in windows])
+    return encodings, padded_feeds(encodings)
+
+
+def padded_feeds(encodings) -> dict[str, np.ndarray]:
+    """The model's int64 inputs for some encodings, padded to the longest of them."""
     width = max(len(e.ids) for e in encodings)
     feeds = {name: np.zeros((len(encodings), width), dtype=np.int64)
              for name in ("input_ids", "attention_mask", "token_type_ids")}
@@ -125,7 +130,7 @@ def encode_batch(tokenizer, question: str, windows: list[str]):
         feeds["input_ids"][i, :n] = e.ids
         feeds["attention_mask"][i, :n] = 1
         feeds["token_type_ids"][i, :n] = e.type_ids
-    return encodings, feeds
+    return feeds
 
 
 class TorchReaderModel:
@@ -177,10 +182,7 @@ class OnnxReaderModel:
         out = []
         with self._slots:
             for e in encodings:
-                feeds = {"input_ids": np.asarray([e.ids], dtype=np.int64),
-                         "attention_mask": np.asarray([e.attention_mask], dtype=np.int64),
-                         "token_type_ids": np.asarray([e.type_ids], dtype=np.int64)}
-                start, end = self.session.run(None, feeds)
+                start, end = self.session.run(None, padded_feeds([e]))
                 out.append(split_logits(start[0], end[0], e.sequence_ids, e.offsets))
         return out
 
