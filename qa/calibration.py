@@ -5,7 +5,9 @@ A gradient-boosted tree ensemble over a candidate's reader scores (span score, i
 window's retrieval rank), over how its sentence relates to the question (embedding similarity,
 the share of the question's words it holds, the share of the span that only repeats the
 question) and over the question's years, numbers and names that its window and its document's
-lead lack (or words whose opposite the window states instead: "any_missing"). It ranks the
+lead lack (or words whose opposite the window states instead: "any_missing"), and that its own
+sentence and its document's title lack ("sentence_lacks": the window may name them beside a
+sentence about something else). It ranks the
 candidates; a one-feature logistic (Platt) scaling of the top candidate's score then makes the
 shown confidence mean what it says. Both are fitted, and the threshold chosen, on articles held
 out of the reader's training (`python -m qa train`), never on an evaluation set. The trees are
@@ -23,7 +25,8 @@ import numpy as np
 
 CALIBRATION_PATH = Path(__file__).with_name("reader_calibration.json")
 FEATURES = ["score", "margin_null", "behind_best", "log_prob", "null_above_min", "rank",
-            "missing", "any_missing", "log_words", "similarity", "coverage", "echo"]
+            "missing", "any_missing", "log_words", "similarity", "coverage", "echo",
+            "sentence_lacks"]
 
 
 @dataclass
@@ -116,7 +119,8 @@ class Calibration:
                 (candidate.null - null_min) / 10, candidate.window.rank / READ_DEPTH,
                 min(3.0, float(len(candidate.missing))),
                 float(bool(candidate.missing or candidate.opposed)),
-                math.log1p(words), candidate.similarity, candidate.coverage, candidate.echo]
+                math.log1p(words), candidate.similarity, candidate.coverage, candidate.echo,
+                float(bool(candidate.sentence_missing or candidate.sentence_opposed))]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         """The ranking score of each candidate row (before Platt scaling)."""

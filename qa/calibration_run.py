@@ -277,7 +277,8 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibrat
         t0 = time.time()
         questions = collect(pipeline, items)
         seconds = time.time() - t0
-        without = [i for i, f in enumerate(FEATURES) if f not in ("missing", "any_missing")]
+        without = [i for i, f in enumerate(FEATURES) if f not in ("missing", "any_missing",
+                                                                    "sentence_lacks")]
         oof = folds[(depth, int8)] = out_of_fold(questions)  # all features: fitted once
         m = {"with_constraint_features": cross_validate(questions, oof=oof),
              "without_constraint_features": cross_validate(questions, without),

@@ -69,6 +69,9 @@ class Candidate:
     similarity: float = 0.0  # embedding similarity of the question and that sentence
     coverage: float = 0.0    # share of the question's content words that sentence holds
     echo: float = 0.0        # share of the span's content words that the question holds
+    sentence_missing: list[str] = field(default_factory=list)  # `missing`, for that sentence
+    #                                                            and its document's title
+    sentence_opposed: list[tuple[str, str]] = field(default_factory=list)  # `opposed`, for it
 
 
 def windows_for(store: DocumentStore, retrieved: list[RetrievedSentence],
@@ -155,12 +158,19 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
 
 
 def refusal_reason(best: Candidate) -> str:
-    """What the best candidate's window lacks or contradicts, in words a user can check."""
+    """What the best candidate's window, or else its sentence, lacks or contradicts, in words a
+    user can check."""
     if best.missing:
         return "the closest passages do not mention " + ", ".join(best.missing)
     if best.opposed:
         return "the closest passages say " + ", ".join(f"'{said}', not '{asked}'"
                                                       for asked, said in best.opposed)
+    if best.sentence_missing:
+        return "the sentence closest to an answer does not mention " + \
+            ", ".join(best.sentence_missing)
+    if best.sentence_opposed:
+        return "the sentence closest to an answer says " + \
+            ", ".join(f"'{said}', not '{asked}'" for asked, said in best.sentence_opposed)
     return "no passage states this clearly enough"
 
 
@@ -198,16 +208,17 @@ class Reader:
                                      required=required, lead=self.leads.get(window.doc_id, ""))
         if not out:
             return out, np.zeros((0, len(self.calibration.features)), dtype=np.float32)
-        self._relate(question, vector, out)
+        self._relate(question, vector, out, required)
         best = max(c.score for c in out)
         null_min = min(w.null for w in logits)
         rows = np.array([Calibration.features_of(c, best, null_min) for c in out],
                         dtype=np.float32)
         return out, rows
 
-    def _relate(self, question: str, vector: np.ndarray, candidates: list[Candidate]) -> None:
+    def _relate(self, question: str, vector: np.ndarray, candidates: list[Candidate],
+                required: list[tuple[str, str]]) -> None:
         """Set each candidate's sentence and how that sentence and the span relate to the
-        question."""
+        question; `required`: the question's specifics."""
         asked = set(content_stems(question))
         for c in candidates:
             c.sentence_id = self._sentence_of(c)
@@ -215,11 +226,19 @@ class Reader:
         similarity = dict(zip(ids, self.store.similarities(vector, ids).tolist()))
         coverage = {i: len(asked & set(content_stems(self.store.sentences[i].text)))
                     / max(1, len(asked)) for i in ids}
+        lacks = {}
+        for i in ids:
+            sentence = self.store.sentences[i]
+            document = self.store.documents[sentence.doc_id]
+            text = document.text[sentence.start:sentence.end]
+            lacks[i] = (missing_from(required, f"{document.title}\n{text}"),
+                        contradicted(question, text))
         for c in candidates:
             said = set(content_stems(self.store.documents[c.window.doc_id].text[c.start:c.end]))
             c.similarity = float(similarity[c.sentence_id])
             c.coverage = coverage[c.sentence_id]
             c.echo = len(said & asked) / len(said) if said else 0.0
+            c.sentence_missing, c.sentence_opposed = lacks[c.sentence_id]
 
     def _sentence_of(self, c: Candidate) -> int:
         return next((i for i in c.window.sentence_ids

@@ -403,6 +403,36 @@ def test_candidates_know_their_sentence_and_how_it_relates_to_the_question(pipel
     assert best.coverage > 0 and best.echo < 1  # the span is not the question's own words
 
 
+def test_a_specific_named_beside_the_answers_sentence_is_lacking_in_that_sentence(pipeline):
+    """The window names September 29 in the sentence before; the sentence that holds the span
+    does not, so the window check passes and the sentence check does not."""
+    from qa.calibration import FEATURES, Calibration
+    from qa.reading import Candidate, refusal_reason
+    store = pipeline.store
+    first = next(i for i, s in enumerate(store.sentences)
+                 if s.text.startswith("The U.S. agreed to suspend"))
+    last = next(i for i, s in enumerate(store.sentences)
+                if s.text.startswith("At the same time, the U.S. will cancel"))
+    a, b = store.sentences[first], store.sentences[last]
+    text = store.documents[a.doc_id].text[a.start:b.end]
+    window = Window(a.doc_id, a.start, b.end, text, tuple(range(first, last + 1)), 0)
+    question = "Which tariffs will the U.S. cancel on September 29?"
+    start = a.start + text.index("10% so-called")
+    candidate = Candidate(window, start, start + len("10% so-called “fentanyl tariffs”"), 1.0,
+                          0.0, -1.0, missing_specifics(question, text))
+    assert candidate.missing == []
+    pipeline.reader._relate(question, pipeline.embedder.encode_query(question), [candidate],
+                            specifics(question))
+    assert candidate.sentence_id == last
+    assert "29" in candidate.sentence_missing and "U.S." not in candidate.sentence_missing
+    row = Calibration.features_of(candidate, 1.0, 0.0)
+    assert row[FEATURES.index("sentence_lacks")] == 1.0
+    assert "sentence closest to an answer does not mention" in refusal_reason(candidate)
+    assert "29" in refusal_reason(candidate)
+    candidate.sentence_missing = []
+    assert Calibration.features_of(candidate, 1.0, 0.0)[FEATURES.index("sentence_lacks")] == 0.0
+
+
 def test_question_about_another_year_is_refused(pipeline):
     record = pipeline.ask("What was the value of China's lithium-ion battery exports in 2024?")
     assert not record.answered
