@@ -196,12 +196,14 @@ def cross_validate(questions: list[dict], columns: list[int] | None = None,
             "ece": expected_calibration_error(conf, (f1 >= 0.5).astype(float))}
 
 
-# How many retrieved sentences' windows the reader may read (about 3 windows for 5, 2 for 3).
-DEPTHS = (5, 3)
+# How many retrieved sentences' windows the reader may read (about 3 windows for 5, 2.5 for 4,
+# 2 for 3).
+DEPTHS = (5, 4, 3)
 # The most it may read when serving: the issue's latency target (in-process `ask` p50 at most
 # 1.0x a torch MiniLM pass over the question and its 3 top sentences, `qa bench`) measured
 # 1.19x reading 5 (int8 reader, 2 cores) while the windows ran as one padded batch, and
-# 0.96-1.02x (median 0.99) in seven runs since each window runs on its own (reading 3: 0.81x).
+# 0.96-1.02x (median 0.99) in ten runs since each window runs on its own (reading 4:
+# 0.84-0.87x; reading 3: 0.81x).
 MAX_SERVED_DEPTH = 5
 TOLERANCE = 0.01  # F1 given up at most for a cheaper variant (fewer windows, int8)
 
@@ -226,8 +228,9 @@ def f1_served(measured_variant: dict) -> float:
 
 def choose_depth(measured: dict, max_depth: int = MAX_SERVED_DEPTH) -> int:
     """The fewest retrieved sentences, up to `max_depth`, whose float32 reader is within
-    TOLERANCE of the best of those."""
-    f1 = {d: f1_served(measured[name(d, False)]) for d in DEPTHS if d <= max_depth}
+    TOLERANCE of the best of those measured."""
+    f1 = {d: f1_served(measured[name(d, False)]) for d in DEPTHS
+          if d <= max_depth and name(d, False) in measured}
     return min(d for d in f1 if f1[d] >= max(f1.values()) - TOLERANCE)
 
 

@@ -86,6 +86,8 @@ def test_calibration_prefers_the_hard_rule_and_the_cheaper_variant_within_tolera
     measured[name(3, False)] = variant(0.570, 0.575)  # more than TOLERANCE below depth 5
     assert choose_depth(measured, max_depth=5) == 5
     assert choose_depth(measured, max_depth=3) == 3  # a latency cap limits what is served
+    measured[name(4, False)] = variant(0.582, 0.586)  # within TOLERANCE of depth 5
+    assert choose_depth(measured, max_depth=5) == 4
     # int8 is judged against float32 at the same depth
     measured[name(5, True)] = variant(0.580, 0.583)
     assert choose_int8(measured, 5)
