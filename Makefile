@@ -38,7 +38,7 @@ bench: $(STAMP)
 # Relearn the reader from ../shared/squad and ../shared/bench/train: fine-tuning (about 9
 # minutes on one H200 with DEVICE=cuda; about 8 hours on 2 CPU cores, resuming from
 # .cache/reader-train after an interruption), then calibration on held-out training articles
-# (about 21 minutes on the CPU). scripts/device_train.sh runs the GPU half on a lent machine.
+# (about 28 minutes on the CPU). scripts/device_train.sh runs the GPU half on a lent machine.
 DEVICE ?= cpu
 train: $(STAMP)
 	$(PY) -m qa train --device $(DEVICE)

@@ -27,6 +27,7 @@ CALIBRATION_PATH = Path(__file__).with_name("reader_calibration.json")
 FEATURES = ["score", "margin_null", "behind_best", "log_prob", "null_above_min", "rank",
             "missing", "any_missing", "log_words", "similarity", "coverage", "echo",
             "sentence_lacks"]
+CONSTRAINT_FEATURES = ("missing", "any_missing", "sentence_lacks")  # what the question pins down
 
 
 @dataclass

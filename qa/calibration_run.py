@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import (FEATURES, Calibration, Trees, best_threshold, fit_platt, fit_trees)
+from .calibration import (CONSTRAINT_FEATURES, FEATURES, Calibration, Trees, best_threshold,
+                          fit_platt, fit_trees)
 from .evaluation import f1_score
 
 MAX_ARTICLES = 25  # all of them: training_data.held_out keeps 25 SQuAD articles out
@@ -280,8 +281,7 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibrat
         t0 = time.time()
         questions = collect(pipeline, items)
         seconds = time.time() - t0
-        without = [i for i, f in enumerate(FEATURES) if f not in ("missing", "any_missing",
-                                                                    "sentence_lacks")]
+        without = [i for i, f in enumerate(FEATURES) if f not in CONSTRAINT_FEATURES]
         oof = folds[(depth, int8)] = out_of_fold(questions)  # all features: fitted once
         m = {"with_constraint_features": cross_validate(questions, oof=oof),
              "without_constraint_features": cross_validate(questions, without),

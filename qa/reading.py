@@ -157,20 +157,22 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
     return out
 
 
+def _said_not_asked(opposed: list[tuple[str, str]]) -> str:
+    return ", ".join(f"'{said}', not '{asked}'" for asked, said in opposed)
+
+
 def refusal_reason(best: Candidate) -> str:
     """What the best candidate's window, or else its sentence, lacks or contradicts, in words a
     user can check."""
     if best.missing:
         return "the closest passages do not mention " + ", ".join(best.missing)
     if best.opposed:
-        return "the closest passages say " + ", ".join(f"'{said}', not '{asked}'"
-                                                      for asked, said in best.opposed)
+        return "the closest passages say " + _said_not_asked(best.opposed)
     if best.sentence_missing:
         return "the sentence closest to an answer does not mention " + \
             ", ".join(best.sentence_missing)
     if best.sentence_opposed:
-        return "the sentence closest to an answer says " + \
-            ", ".join(f"'{said}', not '{asked}'" for asked, said in best.sentence_opposed)
+        return "the sentence closest to an answer says " + _said_not_asked(best.sentence_opposed)
     return "no passage states this clearly enough"
 
 
@@ -229,10 +231,9 @@ class Reader:
         lacks = {}
         for i in ids:
             sentence = self.store.sentences[i]
-            document = self.store.documents[sentence.doc_id]
-            text = document.text[sentence.start:sentence.end]
-            lacks[i] = (missing_from(required, f"{document.title}\n{text}"),
-                        contradicted(question, text))
+            title = self.store.documents[sentence.doc_id].title
+            lacks[i] = (missing_from(required, f"{title}\n{sentence.text}"),
+                        contradicted(question, sentence.text))
         for c in candidates:
             said = set(content_stems(self.store.documents[c.window.doc_id].text[c.start:c.end]))
             c.similarity = float(similarity[c.sentence_id])
