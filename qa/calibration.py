@@ -7,11 +7,13 @@ the share of the question's words it holds, the share of the span that only repe
 question) and over the question's years, numbers and names that its window and its document's
 lead lack (or words whose opposite the window states instead: "any_missing"), and that its own
 sentence and its document's title lack ("sentence_lacks": the window may name them beside a
-sentence about something else). It ranks the
-candidates; a one-feature logistic (Platt) scaling of the top candidate's score then makes the
-shown confidence mean what it says. Both are fitted, and the threshold chosen, on articles held
-out of the reader's training (`python -m qa train`), never on an evaluation set. The trees are
-stored as plain arrays and evaluated with numpy: answering needs no scikit-learn.
+sentence about something else). It ranks the candidates by the F1 each is expected to score
+(it learns each candidate's F1 as a soft target, so a whole answer outranks a part of it that
+would also pass as right); a one-feature logistic (Platt) scaling of the top candidate's
+score then makes the shown confidence mean what it says. Both are fitted, and the threshold
+chosen, on articles held out of the reader's training (`python -m qa train`), never on an
+evaluation set. The trees are stored as plain arrays and evaluated with numpy: answering needs
+no scikit-learn.
 """
 
 from __future__ import annotations
@@ -142,15 +144,22 @@ def served_int8(choice: bool | None = None) -> bool:
 TREE_SETTINGS = dict(n_estimators=200, learning_rate=0.05, max_depth=3, min_samples_leaf=40)
 
 
-def fit_trees(rows: np.ndarray, labels: np.ndarray, columns: list[int] | None = None,
+def fit_trees(rows: np.ndarray, targets: np.ndarray, columns: list[int] | None = None,
               seed: int = 0) -> Trees:
-    """A gradient-boosted tree ensemble telling right candidates (label 1) from wrong ones;
-    `columns` keeps only those features."""
+    """A gradient-boosted tree ensemble whose score is the log-odds of a candidate's `targets`:
+    1 right, 0 wrong, or in between (a candidate's F1, learned as a soft target: each row
+    counts as right with weight F1 and as wrong with weight 1 - F1); `columns` keeps only those
+    features."""
     from sklearn.ensemble import GradientBoostingClassifier
     cols = list(range(rows.shape[1])) if columns is None else list(columns)
     rows = np.asarray(rows, dtype=np.float32)
+    targets = np.clip(np.asarray(targets, dtype=np.float64), 0.0, 1.0)
+    both = np.concatenate([rows, rows])
+    labels = np.r_[np.ones(len(rows), dtype=int), np.zeros(len(rows), dtype=int)]
+    weights = np.r_[targets, 1.0 - targets]
+    kept = weights > 0
     model = GradientBoostingClassifier(**TREE_SETTINGS, random_state=seed)
-    model.fit(rows[:, cols], labels)
+    model.fit(both[kept][:, cols], labels[kept], sample_weight=weights[kept])
     fitted = [e[0].tree_ for e in model.estimators_]
     width = max(t.node_count for t in fitted)
 

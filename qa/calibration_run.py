@@ -4,9 +4,10 @@ The held-out articles become a corpus of their own (one document each) with an i
 way the service builds one; their questions are asked through the real retrieval and reader:
 answerable ones, SQuAD 2.0's unanswerable ones, and near-misses made by swapping a year, number
 or name of an answerable question (qa/training_data.py). Every candidate span of every question
-is a row, labelled right when its F1 against the gold answers is at least 0.5. Folds by article
-measure what the fitted model does on articles it did not see; the shipped model is then fitted
-on all of them. Only training data is used here.
+is a row whose target is its F1 against the gold answers (the trees rank by expected F1); the
+top candidate counts as right, for Platt scaling and the figures, when that F1 is at least
+0.5. Folds by article measure what the fitted model does on articles it did not see; the
+shipped model is then fitted on all of them. Only training data is used here.
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ def _neutral() -> Calibration:
 
 def fit(questions: list[dict], columns: list[int] | None = None) -> Calibration:
     rows = np.array([r for q in questions for r in q["rows"]], dtype=np.float32)
-    labels = np.array([f >= 0.5 for q in questions for f in q["f1"]], dtype=int)
-    calibration = Calibration(FEATURES, fit_trees(rows, labels, columns))
+    targets = np.array([f for q in questions for f in q["f1"]], dtype=np.float64)
+    calibration = Calibration(FEATURES, fit_trees(rows, targets, columns))
     tops, top_labels = [], []
     for q in questions:
         if q["rows"]:

@@ -40,6 +40,17 @@ def test_trees_rank_right_candidates_first():
     assert scores[labels == 1].mean() > scores[labels == 0].mean() + 1.0
 
 
+def test_soft_targets_rank_a_whole_answer_above_a_part_of_it():
+    # every candidate would pass as right (F1 >= 0.5); only the F1 tells the whole answer
+    # (feature 0 > 0: F1 1.0) from a part of it (F1 0.6)
+    rng = np.random.default_rng(2)
+    rows = rng.normal(size=(2000, 3)).astype(np.float32)
+    targets = np.where(rows[:, 0] > 0, 1.0, 0.6)
+    scores = fit_trees(rows, targets).scores(rows)
+    assert scores[rows[:, 0] > 0].min() > scores[rows[:, 0] <= 0].max()
+    assert np.isclose(1 / (1 + np.exp(-scores[rows[:, 0] <= 0])).mean(), 0.6, atol=0.05)
+
+
 def test_calibration_round_trip(tmp_path):
     rows, labels = _data(n=600)
     wide = np.zeros((len(rows), len(FEATURES)), dtype=np.float32)
