@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import random
 import re
 from dataclasses import dataclass
@@ -185,7 +186,6 @@ class WordOverlap:
     words and idf are found once, then shared by every question of the article)."""
 
     def __init__(self, texts: list[str]):
-        import math
         self.words = [set(re.findall(r"\w+", t.lower())) for t in texts]
         df: dict[str, int] = {}
         for ws in self.words:
@@ -197,7 +197,9 @@ class WordOverlap:
     def ranked(self, question: str) -> list[int]:
         """Indexes of the texts, best overlap first."""
         q = set(re.findall(r"\w+", question.lower()))
-        scores = [sum(self.idf[w] for w in q & ws) for ws in self.words]
+        # fsum: the same total in any order (a set's order changes with each process's hash
+        # seed, and a plain sum's last bits with it, which broke ties differently)
+        scores = [math.fsum(self.idf[w] for w in q & ws) for ws in self.words]
         return sorted(range(len(self.words)), key=lambda i: -scores[i])
 
 
