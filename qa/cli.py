@@ -92,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
                         "one applies (default 1)")
     p.add_argument("--negated-share", type=float, default=0.2,
                    help="share of questions also made into a negated near-miss (default 0.2)")
+    p.add_argument("--window-swap-share", type=float, default=0.0,
+                   help="share of questions also made into a near-miss within the window: a "
+                        "specific of the answer's sentence swapped for one the window states "
+                        "elsewhere (default 0: not yet trained on)")
     p.add_argument("--checkpoint-every", type=int, default=100,
                    help="steps between checkpoints (default 100)")
     p.add_argument("--skip-fine-tune", action="store_true",

@@ -18,7 +18,8 @@ from pathlib import Path
 from .config import Settings
 from .reader_model import READER_WEIGHTS
 
-SHARES = ("retrieved_share", "swapped_share", "opposite_share", "negated_share")
+SHARES = ("retrieved_share", "swapped_share", "opposite_share", "negated_share",
+          "window_swap_share")
 
 
 def run_training(args, settings: Settings) -> int:
@@ -33,8 +34,8 @@ def run_training(args, settings: Settings) -> int:
               file=sys.stderr)
         return 2
     if not all(0 <= getattr(args, k) <= 1 for k in SHARES):
-        print("error: --retrieved-share, --swapped-share, --opposite-share and --negated-share "
-              "must be between 0 and 1", file=sys.stderr)
+        print("error: --retrieved-share, --swapped-share, --opposite-share, --negated-share and "
+              "--window-swap-share must be between 0 and 1", file=sys.stderr)
         return 2
     if args.skip_fine_tune and args.fine_tune_only:
         print("error: --skip-fine-tune and --fine-tune-only exclude each other: pass one",

@@ -12,6 +12,10 @@ neighbours. "None" (no answer in this window) comes from these sources:
 - SQuAD 2.0's other near-miss recipes (`opposite_share`, `negated_share`; `qa train` asks for
   1 and 0.2): a word of the question turned into its opposite that the window never states
   ("largest" asked as "smallest"), and the question negated ("What didn't the Normans build?").
+- near-misses within the window (`window_swap_share`; 0 unless asked for, not yet trained on):
+  a year, number or name of the answer's sentence swapped for another that the window states
+  in another sentence, which the constraint check cannot catch ("exports to Germany" where the
+  window names Germany beside a global figure).
 
 Only the learning data (../shared/squad, ../shared/bench/train) may be passed in here.
 """
@@ -38,7 +42,8 @@ class Example:
     question: str
     window: str
     answer: tuple[int, int] | None
-    kind: str  # "answer" | "unanswerable" | "retrieved" | "swapped" | "opposite" | "negated"
+    kind: str  # "answer" | "unanswerable" | "retrieved" | "swapped" | "window_swapped" |
+    #            "opposite" | "negated"
 
 
 @dataclass
@@ -119,7 +124,8 @@ def bears(text: str, answers: list[str]) -> bool:
 def swap_specific(question: str, window: str, pool: dict[str, list[str]],
                   rng: random.Random) -> str | None:
     """The question with one year, number or name that `window` states replaced by another of
-    the same kind from `pool` that `window` does not hold; None if there is no such swap."""
+    the same kind from `pool` that `window` does not hold; None if there is no such swap.
+    (`window` may be the answer's sentence only, with a pool from the rest of its window.)"""
     options = [(k, s) for k, s in specifics(question) if s in window]
     rng.shuffle(options)
     low = window.lower()
@@ -173,12 +179,24 @@ def negated_question(question: str) -> str | None:
 
 
 def article_pool(paragraphs: list[Paragraph]) -> dict[str, list[str]]:
+    """The years, numbers and names (longer than 3 characters) that the paragraphs state."""
+    return pool_of([p.context for p in paragraphs])
+
+
+def pool_of(texts: list[str]) -> dict[str, list[str]]:
+    """The years, numbers and names (longer than 3 characters) that the texts state, by kind."""
     pool: dict[str, set] = {"year": set(), "number": set(), "name": set()}
-    for p in paragraphs:
-        for kind, s in specifics(p.context):
+    for text in texts:
+        for kind, s in specifics(text):
             if kind != "name" or len(s) > 3:
                 pool[kind].add(s)
     return {k: sorted(v) for k, v in pool.items()}
+
+
+def answer_sentences(paragraph: Paragraph, start: int, end: int) -> str:
+    """The sentence(s) of the paragraph holding [start, end)."""
+    first, last = sentence_of(paragraph, start), sentence_of(paragraph, max(start, end - 1))
+    return paragraph.context[paragraph.sentences[first][0]:paragraph.sentences[last][1]]
 
 
 class WordOverlap:
@@ -211,13 +229,14 @@ def most_similar(question: str, candidates: list[str]) -> list[int]:
 def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int = 2,
                   retrieved_share: float = 0.35, swapped_share: float = 0.3,
                   unanswerable_windows: int = 2, opposite_share: float = 0.0,
-                  negated_share: float = 0.0) -> list[Example]:
+                  negated_share: float = 0.0, window_swap_share: float = 0.0) -> list[Example]:
     """Reader examples from `paragraphs` (see the module docstring), in a seeded order.
 
     `per_paragraph` answerable questions at most are taken from each paragraph (more articles
     and paragraphs for the same training time); of those, `retrieved_share` also get a
     retrieved-negative example, `swapped_share` a swapped near-miss, `opposite_share` an
-    opposite-word near-miss (where one applies) and `negated_share` a negated one.
+    opposite-word near-miss (where one applies), `negated_share` a negated one and
+    `window_swap_share` a near-miss within the window (where one applies).
     """
     rng = random.Random(seed)
     by_title: dict[str, list[Paragraph]] = {}
@@ -262,6 +281,14 @@ def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int
                     negated = negated_question(q["question"])
                     if negated is not None:
                         out.append(Example(q["id"] + ":neg", negated, window, None, "negated"))
+                if window_swap_share and rng.random() < window_swap_share:
+                    # stated in the answer's sentence, swapped for what the window states
+                    # elsewhere: the window still holds every specific of the question
+                    swapped = swap_specific(q["question"], answer_sentences(p, start, end),
+                                            pool_of([window]), rng)
+                    if swapped is not None:
+                        out.append(Example(q["id"] + ":wswap", swapped, window, None,
+                                           "window_swapped"))
             windows = windows_of(p)
             for q in p.qas:
                 if not q.get("is_impossible"):

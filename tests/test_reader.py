@@ -337,6 +337,26 @@ def test_opposite_and_negated_near_misses_only_when_asked_for(tmp_path):
     assert all(e.answer is None for e in examples if e.kind in ("opposite", "negated"))
 
 
+def test_near_misses_within_the_window_pass_the_constraint_check(tmp_path):
+    # a year of the answer's sentence swapped for one its window states in another sentence:
+    # the window holds every specific of the swapped question, so only the reader can refuse it
+    from qa.training_data import make_examples, read_squad
+    data = tmp_path / "tiny.jsonl"
+    context = ("Global exports reached 55 billion dollars in 2025. Exports to Germany rose "
+               "sharply in 2024.")  # the answer's window: both sentences
+    qas = [{"id": "a", "question": "How much did global exports reach in 2025?",
+            "answers": [{"text": "55 billion dollars", "answer_start": context.find("55")}]}]
+    data.write_text(json.dumps({"title": "Tiny", "context": context, "qas": qas}) + "\n",
+                    encoding="utf-8")
+    paragraphs = read_squad(data)
+    assert "window_swapped" not in {e.kind for e in make_examples(paragraphs)}
+    examples = make_examples(paragraphs, window_swap_share=1.0)
+    swapped = [e for e in examples if e.kind == "window_swapped"]
+    assert [e.question for e in swapped] == ["How much did global exports reach in 2024?"]
+    assert swapped[0].answer is None and not missing_specifics(swapped[0].question,
+                                                               swapped[0].window)
+
+
 def test_constraint_check_names_what_the_passage_lacks():
     assert ("year", "2024") in specifics("What was the value in 2024?")
     assert missing_specifics("What was China's export value in 2024?",
