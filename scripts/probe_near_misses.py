@@ -6,54 +6,89 @@ minus "no answer" tells the answerable questions from each kind of swap.
 
     .venv/bin/python scripts/probe_near_misses.py [WEIGHTS.npz]   # default: the shipped ones
 """
-import sys, json, random
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+
+from __future__ import annotations
+
+import json
+import random
+import sys
 from pathlib import Path
+
 import numpy as np
-from qa.reader_model import READER_WEIGHTS, TorchReaderModel
-from qa.training_data import (read_squad, held_out, swap_specific, pool_of, article_pool,
-                              answer_sentences, sentence_of)
-from qa.evaluation import f1_score
-weights = Path(sys.argv[1]) if len(sys.argv) > 1 else READER_WEIGHTS
-model = TorchReaderModel(weights=weights)
-paragraphs = [p for p in read_squad(Path('../shared/squad/train.jsonl.gz')) if held_out(p.title)]
-by_title = {}
-for p in paragraphs: by_title.setdefault(p.title, []).append(p)
-pools = {t: article_pool(ps) for t, ps in by_title.items()}
-rng = random.Random(0)
-qs = [(p, q) for p in paragraphs for q in p.qas if not q.get('is_impossible') and q['answers']]
-rng.shuffle(qs)
-def best(wl, text):
-    s_ix = np.argsort(-wl.start)[:20]; e_ix = np.argsort(-wl.end)[:20]
-    pairs = [(wl.start[s] + wl.end[e], s, e) for s in s_ix for e in e_ix if 0 <= e - s < 30]
-    sc, s, e = max(pairs)
-    return float(sc), text[wl.spans[s][0]:wl.spans[e][1]]
-rows = {'answer': [], 'window_swapped': [], 'swapped': []}
-for p, q in qs:
-    if len(rows['answer']) >= 500: break
-    a = q['answers'][0]; s = a['answer_start']; e = s + len(a['text'])
-    if p.context[s:e] != a['text']: continue
-    i = sentence_of(p, s); j = sentence_of(p, max(s, e - 1))
-    lo, hi = max(0, i - 1), min(len(p.sentences) - 1, j + 1)
-    win = p.context[p.sentences[lo][0]:p.sentences[hi][1]]
-    ws = swap_specific(q['question'], answer_sentences(p, s, e), pool_of([win]), rng)
-    sw = swap_specific(q['question'], win, pools[p.title], rng)
-    texts = [('answer', q['question']), ('window_swapped', ws), ('swapped', sw)]
-    for kind, text in texts:
-        if text is None: continue
-        wl = model.logits(text, [win])[0]
-        sc, span = best(wl, win)
-        r = {'margin': sc - wl.null}
-        if kind == 'answer':
-            r['f1'] = max(f1_score(span, x['text']) for x in q['answers'])
-        rows[kind].append(r)
-def auc(pos, neg):
-    pos, neg = np.array(pos), np.array(neg)
-    return float(((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()))
-A = [r['margin'] for r in rows['answer']]
-out = {'answerable': len(A), 'best_span_f1': float(np.mean([r['f1'] for r in rows['answer']])),
-       'answerable_null_wins': float(np.mean(np.array(A) < 0))}
-for k in ('window_swapped', 'swapped'):
-    M = [r['margin'] for r in rows[k]]
-    out[k] = {'n': len(M), 'null_wins': float(np.mean(np.array(M) < 0)), 'auc_vs_answerable': auc(A, M)}
-print(weights.name, json.dumps(out), flush=True)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qa.evaluation import f1_score  # noqa: E402
+from qa.reader_model import READER_WEIGHTS, TorchReaderModel  # noqa: E402
+from qa.reading import MAX_ANSWER_TOKENS, TOP_TOKENS  # noqa: E402
+from qa.training_data import (answer_sentences, article_pool, held_out, pool_of,  # noqa: E402
+                              read_squad, sentence_of, swap_specific)
+
+SQUAD = Path("../shared/squad/train.jsonl.gz")
+ANSWERABLE = 500
+
+
+def best_span(logits, text: str) -> tuple[float, str]:
+    """The best start/end pair's score and text, paired as the reader pairs them."""
+    starts = np.argsort(-logits.start)[:TOP_TOKENS]
+    ends = np.argsort(-logits.end)[:TOP_TOKENS]
+    score, s, e = max((logits.start[s] + logits.end[e], s, e) for s in starts for e in ends
+                      if 0 <= e - s < MAX_ANSWER_TOKENS)
+    return float(score), text[logits.spans[s][0]:logits.spans[e][1]]
+
+
+def auc(positive, negative) -> float:
+    """The chance that a positive's margin beats a negative's (ties count half)."""
+    pos, neg = np.array(positive)[:, None], np.array(negative)[None, :]
+    return float((pos > neg).mean() + 0.5 * (pos == neg).mean())
+
+
+def main(weights: Path) -> dict:
+    model = TorchReaderModel(weights=weights)
+    paragraphs = [p for p in read_squad(SQUAD) if held_out(p.title)]
+    by_title: dict[str, list] = {}
+    for p in paragraphs:
+        by_title.setdefault(p.title, []).append(p)
+    pools = {title: article_pool(ps) for title, ps in by_title.items()}
+    rng = random.Random(0)
+    questions = [(p, q) for p in paragraphs for q in p.qas
+                 if not q.get("is_impossible") and q["answers"]]
+    rng.shuffle(questions)
+    rows: dict[str, list] = {"answer": [], "window_swapped": [], "swapped": []}
+    for p, q in questions:
+        if len(rows["answer"]) >= ANSWERABLE:
+            break
+        a = q["answers"][0]
+        start, end = a["answer_start"], a["answer_start"] + len(a["text"])
+        if p.context[start:end] != a["text"]:
+            continue
+        lo = max(0, sentence_of(p, start) - 1)
+        hi = min(len(p.sentences) - 1, sentence_of(p, max(start, end - 1)) + 1)
+        window = p.context[p.sentences[lo][0]:p.sentences[hi][1]]
+        asked = {"answer": q["question"],
+                 "window_swapped": swap_specific(q["question"], answer_sentences(p, start, end),
+                                                 pool_of([window]), rng),
+                 "swapped": swap_specific(q["question"], window, pools[p.title], rng)}
+        for kind, text in asked.items():
+            if text is None:
+                continue
+            logits = model.logits(text, [window])[0]
+            score, span = best_span(logits, window)
+            row = {"margin": score - logits.null}
+            if kind == "answer":
+                row["f1"] = max(f1_score(span, x["text"]) for x in q["answers"])
+            rows[kind].append(row)
+    answerable = [r["margin"] for r in rows["answer"]]
+    out = {"answerable": len(answerable),
+           "best_span_f1": float(np.mean([r["f1"] for r in rows["answer"]])),
+           "answerable_null_wins": float(np.mean(np.array(answerable) < 0))}
+    for kind in ("window_swapped", "swapped"):
+        margins = [r["margin"] for r in rows[kind]]
+        out[kind] = {"n": len(margins), "null_wins": float(np.mean(np.array(margins) < 0)),
+                     "auc_vs_answerable": auc(answerable, margins)}
+    return out
+
+
+if __name__ == "__main__":
+    chosen = Path(sys.argv[1]) if len(sys.argv) > 1 else READER_WEIGHTS
+    print(chosen.name, json.dumps(main(chosen)), flush=True)
