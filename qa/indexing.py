@@ -11,7 +11,7 @@ from pathlib import Path
 from .calibration import served_int8
 from .embedding import QUERY_ENCODER_FILE, Embedder
 from .embedding_cache import EmbeddingCache
-from .errors import CorpusIncomplete, ModelUnavailable
+from .errors import CorpusError, CorpusIncomplete, ModelUnavailable
 from .formats import excerpt
 from .loading import CorpusLoad, SkippedFile, file_sha256, read_corpus, require_documents
 from .reader_model import READER_ONNX, reader_export, reader_is_current
@@ -103,6 +103,7 @@ def build_store(corpus_dir: Path, embedder: Embedder, max_file_bytes: int | None
                                f"{first}) and --strict was given: the index was not written")
     require_documents(load, corpus_dir)
     sentences, passages = segment_corpus(load.documents)
+    require_text(load, sentences, corpus_dir)
     reports = document_reports(load, sentences)
     if progress:
         for report in reports:
@@ -119,6 +120,19 @@ def build_store(corpus_dir: Path, embedder: Embedder, max_file_bytes: int | None
                                 vectors[:len(sentences)], vectors[len(sentences):],
                                 embedder.name, corpus_dir)
     return store, load, reports
+
+
+def require_text(load, sentences, corpus_dir: Path) -> None:
+    """CorpusError naming the files when the corpus's documents hold no sentence at all (empty
+    or blank files, or pages without text)."""
+    if sentences:
+        return
+    names = [d.doc_id for d in load.documents]
+    shown = ", ".join(names[:3]) + (f" (and {len(names) - 3} more)" if len(names) > 3 else "")
+    one = len(names) == 1
+    raise CorpusError(f"corpus folder {str(corpus_dir)!r} holds no text to index: {shown} "
+                      f"{'is' if one else 'are'} empty or blank; add text to "
+                      f"{'it' if one else 'them'}")
 
 
 def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,

@@ -43,6 +43,20 @@ def test_build_reports_counts_and_bad_corpus_exits_2(run, tmp_path):
     assert code == 2 and "does not exist" in err
 
 
+def test_a_corpus_of_empty_or_blank_files_exits_2_naming_them(run, tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "empty.txt").write_text("", encoding="utf-8")
+    (corpus / "blank.md").write_text("  \n\n \t\n", encoding="utf-8")
+    code, _, err = run("build", "--corpus", str(corpus), "--index", str(tmp_path / "i"))
+    assert code == 2 and "no text to index" in err and "empty.txt" in err \
+        and "blank.md" in err and "Traceback" not in err
+    assert not (tmp_path / "i").exists()
+    (corpus / "note.txt").write_text("The bridge opened in 1932.", encoding="utf-8")
+    code, out, _ = run("build", "--corpus", str(corpus), "--index", str(tmp_path / "i"))
+    assert code == 0 and "indexed 3 documents, 1 sentences" in out
+
+
 def test_eval_writes_report_and_fail_under_exits_1(run, index_dir, tmp_path):
     gold = tmp_path / "g.jsonl"
     gold.write_text(json.dumps({"id": "a", "question": "Who is China's Vice Minister of "
