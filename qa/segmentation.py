@@ -20,6 +20,11 @@ rev approx est ca pp op cf al ed eds univ assn bros
 MONTHS = frozenset("jan feb mar apr may jun jul aug sep sept oct nov dec january february march "
                    "april june july august september october november december".split())
 HEADING_MAX_WORDS = 15
+# A longer "sentence" (a line without sentence punctuation: a list, a table row, a transcript)
+# is cut into pieces of at most this many words, at a clause boundary where there is one: the
+# embedding model reads 256 tokens, and the reader a window of three sentences in 256.
+SENTENCE_MAX_WORDS = 100
+CLAUSE_END = tuple(",;:)]—–")
 LEAD_MAX_CHARS = 1200
 SENTENCE_END = tuple('.!?:;"”’)\'')
 NAVIGATION_WORDS = frozenset("home news previous next post posts share menu search login "
@@ -171,10 +176,30 @@ def split_sentences(document: Document, first_index: int = 0) -> list[Sentence]:
             b -= len(piece) - len(piece.rstrip())
             if b <= a:
                 continue
-            start, end = base + a, base + b
-            sentences.append(Sentence(first_index + len(sentences), document.doc_id, start, end,
-                                      text[start:end], section))
+            for start, end in cut_long(text, base + a, base + b):
+                sentences.append(Sentence(first_index + len(sentences), document.doc_id, start,
+                                          end, text[start:end], section))
     return sentences
+
+
+def cut_long(text: str, start: int, end: int,
+             max_words: int = SENTENCE_MAX_WORDS) -> list[tuple[int, int]]:
+    """[start, end) of `text` as pieces of at most `max_words` words, in order, each ending
+    after the last clause boundary (",;:" or a dash) of its second half where there is one,
+    else after its last word. A piece short enough is returned whole."""
+    words = [(start + m.start(), start + m.end())
+             for m in re.finditer(r"\S+", text[start:end])]
+    if len(words) <= max_words:
+        return [(start, end)]
+    pieces, i = [], 0
+    while len(words) - i > max_words:
+        last = i + max_words - 1
+        cut = next((j for j in range(last, i + max_words // 2 - 1, -1)
+                    if text[words[j][1] - 1] in CLAUSE_END), last)
+        pieces.append((words[i][0], words[cut][1]))
+        i = cut + 1
+    pieces.append((words[i][0], words[-1][1]))
+    return pieces
 
 
 def make_passages(document: Document, sentences: list[Sentence], first_index: int = 0,

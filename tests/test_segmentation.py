@@ -5,8 +5,9 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from qa.segmentation import (LEAD_MAX_CHARS, is_boilerplate, lead_texts, make_passages,
-                             parse_dateline, search_texts, split_sentences)
+from qa.segmentation import (LEAD_MAX_CHARS, SENTENCE_MAX_WORDS, cut_long, is_boilerplate,
+                             lead_texts, make_passages, parse_dateline, search_texts,
+                             split_sentences)
 from qa.types import Document
 
 
@@ -154,3 +155,31 @@ def test_every_sentence_and_passage_is_verbatim(text):
         assert p.text == text[p.start:p.end]
     starts = [s.start for s in sentences]
     assert starts == sorted(starts)
+
+
+def test_a_line_without_sentence_punctuation_is_cut_at_clause_boundaries():
+    words = [f"item{i}" + ("," if i % 30 == 29 else "") for i in range(450)]
+    text = "Inventory\n" + " ".join(words) + "\nA short closing sentence."
+    sentences = [s for s in split_sentences(doc(text)) if s.kind == "sentence"]
+    assert all(s.text == text[s.start:s.end] for s in sentences)
+    assert all(len(s.text.split()) <= SENTENCE_MAX_WORDS for s in sentences)
+    assert [s.text.split() for s in sentences[:-1]] == \
+        [words[a:b] for a, b in zip([0, 90, 180, 270, 360], [90, 180, 270, 360, 450])]
+    assert sentences[-1].text == "A short closing sentence."
+    assert texts("One sentence of a few words. Another.") == ["One sentence of a few words.",
+                                                             "Another."]
+
+
+@given(st.lists(st.text(alphabet="ab,;:— ", min_size=1, max_size=6), min_size=0, max_size=80),
+       st.integers(min_value=2, max_value=12))
+def test_cut_pieces_are_ordered_slices_that_keep_every_word(parts, max_words):
+    text = " ".join(parts)
+    pieces = cut_long(text, 0, len(text), max_words)
+    words = text.split()
+    if len(words) <= max_words:
+        assert pieces == [(0, len(text))]
+        return
+    assert all(0 <= a < b <= len(text) for a, b in pieces)
+    assert all(b1 < a2 for (_, b1), (a2, _) in zip(pieces, pieces[1:]))
+    assert all(len(text[a:b].split()) <= max_words for a, b in pieces)
+    assert [w for a, b in pieces for w in text[a:b].split()] == words
