@@ -176,6 +176,18 @@ def refusal_reason(best: Candidate) -> str:
     return "no passage states this clearly enough"
 
 
+def caveat_of(best: Candidate) -> str | None:
+    """What a user should check before trusting an answer: a year, number or name of the
+    question that the answer's own sentence lacks (its window states it elsewhere, so the
+    sentence may be about something else), or an opposite that sentence states."""
+    if best.sentence_missing:
+        return ("the sentence it is taken from does not mention " +
+                ", ".join(best.sentence_missing) + "; check that it is about that")
+    if best.sentence_opposed:
+        return "the sentence it is taken from says " + _said_not_asked(best.sentence_opposed)
+    return None
+
+
 class Reader:
     """Extracts the best-supported span from retrieved sentences, or abstains."""
 
@@ -272,11 +284,12 @@ class Reader:
             if low:
                 why += f" (confidence {best.confidence:.2f} is below {self.threshold:.2f})"
             return self._answer(question, retrieved, ranked, top_k, answered=False, reason=why)
-        return self._answer(question, retrieved, ranked, top_k, answered=True, reason=None)
+        return self._answer(question, retrieved, ranked, top_k, answered=True, reason=None,
+                            caveat=caveat_of(best))
 
     # -- the record ----------------------------------------------------------------------------
     def _answer(self, question: str, retrieved, ranked: list[Candidate], top_k: int,
-                answered: bool, reason) -> Answer:
+                answered: bool, reason, caveat: str | None = None) -> Answer:
         """Answer (if any), evidence sentences (the answer's own first), and alternative spans
         (when abstaining, the spans it would have given, unconfirmed)."""
         spans, seen = [], set()
@@ -305,7 +318,7 @@ class Reader:
         answer = spans[0] if answered else None
         alternatives = spans[1:top_k + 1] if answered else spans[:top_k]
         return Answer(question, answered, reason, confidence, answer, evidence, alternatives,
-                      self.store.fingerprint)
+                      self.store.fingerprint, caveat=caveat)
 
     def _span(self, c: Candidate) -> Span:
         text = self.store.documents[c.window.doc_id].text[c.start:c.end]

@@ -338,7 +338,10 @@ def _ask_link(question: str, service_url: str) -> str:
 
 def _answer_cell(row: dict) -> str:
     if row["answered"] and row.get("answer"):
-        return f"<td>{esc(row['answer']['text'])}</td>"
+        caveat = row.get("caveat")
+        return (f"<td>{esc(row['answer']['text'])}"
+                + (f'<br><span class="muted">check: {esc(caveat)}</span>' if caveat else "")
+                + "</td>")
     alt = row["alternatives"][0]["text"] if row.get("alternatives") else None
     return (f"<td><em>refused</em>: {esc(row.get('reason'))}"
             + (f'<br><span class="muted">best span: {esc(alt)}</span>' if alt else "") + "</td>")

@@ -137,12 +137,14 @@ class Answer:
     alternatives: list[Span]
     fingerprint: str
     took_ms: float = 0.0
+    caveat: str | None = None  # answered, but its own sentence lacks what the question names
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answered": self.answered,
             "reason": self.reason,
+            "caveat": self.caveat,
             "confidence": round(self.confidence, 4),
             "answer": None if self.answer is None else {
                 k: v for k, v in self.answer.to_dict().items() if k != "confidence"},

@@ -11,6 +11,15 @@ def test_ask_prints_answer_or_refusal(run, index_dir):
     assert "article.txt" in out
 
 
+def test_ask_prints_the_caveat_under_the_answer(run, index_dir):
+    code, out, _ = run("ask", "What was the value of China's lithium-ion battery exports to "
+                       "Germany in 2025?", "--index", str(index_dir))
+    assert code == 0
+    if out.startswith("Answer:"):
+        assert out.splitlines()[1] == ("  Check: the sentence it is taken from does not "
+                                       "mention Germany; check that it is about that.")
+
+
 def test_ask_json_prints_the_record(run, index_dir):
     code, out, _ = run("ask", "What was the boiling point of water in 1850?", "--json",
                        "--index", str(index_dir), "--top-k", "2")

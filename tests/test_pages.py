@@ -207,3 +207,21 @@ def test_static_files_are_served(client):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200 and response.mimetype == kind
         response.close()
+
+
+def test_an_answer_with_a_caveat_shows_what_to_check(pipeline):
+    sentence = next(s for s in pipeline.store.sentences if "Li Chenggang" in s.text)
+    start = sentence.start + sentence.text.index("Li Chenggang")
+    caveats = {"Who led it in 2024?": "the sentence it is taken from does not mention <b>2024</b>",
+               QUESTION: None}
+
+    def ask(question, top_k=None):
+        span = Span("Li Chenggang", sentence.doc_id, start, start + 12, 0.9, sentence.index)
+        return Answer(question, True, None, 0.9, span, [], [], pipeline.store.fingerprint,
+                      caveat=caveats[question])
+    client = fake_app(pipeline, ask=ask).test_client()
+    body = page(client, "/", query_string={"q": "Who led it in 2024?"})
+    assert text_of(element_html(body, "caveat")) == \
+        "Check: the sentence it is taken from does not mention <b>2024</b>."
+    assert "<b>2024</b>" not in body
+    assert 'id="caveat"' not in page(client, "/", query_string={"q": QUESTION})

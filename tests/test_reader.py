@@ -395,6 +395,29 @@ def test_design_card_question_is_answered_with_the_threshold(pipeline):
     assert "300Wh/kg" in record["answer"]["text"]
 
 
+def test_an_answer_whose_sentence_lacks_a_name_of_the_question_says_so(pipeline):
+    """The window names Germany beside a sentence about all exports: refused, or answered
+    with a caveat naming what to check; a question its sentence fully states gets none."""
+    record = pipeline.ask("What was the value of China's lithium-ion battery exports to "
+                          "Germany in 2025?").to_dict()
+    assert not record["answered"] or "mention Germany" in record["caveat"], record
+    record = pipeline.ask("Who is China's Vice Minister of Commerce?").to_dict()
+    assert record["answered"] and record["caveat"] is None, record
+
+
+def test_caveat_names_what_the_answers_sentence_lacks_or_contradicts():
+    from qa.reading import Candidate, Window, caveat_of
+    window = Window("d.txt", 0, 10, "0123456789", (0,), 0)
+    plain = Candidate(window, 0, 3, 1.0, 0.0, -1.0, [])
+    assert caveat_of(plain) is None
+    lacking = Candidate(window, 0, 3, 1.0, 0.0, -1.0, [], sentence_missing=["Germany", "2024"])
+    assert caveat_of(lacking) == ("the sentence it is taken from does not mention Germany, "
+                                  "2024; check that it is about that")
+    opposed = Candidate(window, 0, 3, 1.0, 0.0, -1.0, [],
+                        sentence_opposed=[("smallest", "largest")])
+    assert caveat_of(opposed) == "the sentence it is taken from says 'largest', not 'smallest'"
+
+
 def test_a_passage_stating_the_opposite_is_no_answer(pipeline):
     """The article says Germany is the largest export market; asked for the smallest, the
     service refuses and says why, and still answers the question the article does answer."""

@@ -81,6 +81,15 @@ def test_everything_printed_is_escaped():
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
 
 
+def test_an_answers_caveat_is_shown_beside_it():
+    results = gold_run()
+    results[0]["caveat"] = "the sentence it is taken from does not mention <b>2024</b>"
+    page = report.render_html(summarize(results), results, {"gold": "g.jsonl"})
+    assert ('<td>24%<br><span class="muted">check: the sentence it is taken from does not '
+            'mention &lt;b&gt;2024&lt;/b&gt;</span></td>') in page
+    assert page.count("check: ") == 1
+
+
 def test_reliability_bins_match_the_ece():
     results = gold_run()
     metrics = summarize(results)

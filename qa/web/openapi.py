@@ -93,8 +93,8 @@ def openapi_document(settings) -> dict:
         },
         "AnswerRecord": {
             "type": "object",
-            "required": ["question", "answered", "reason", "confidence", "answer", "evidence",
-                         "alternatives", "index", "took_ms"],
+            "required": ["question", "answered", "reason", "caveat", "confidence", "answer",
+                         "evidence", "alternatives", "index", "took_ms"],
             "additionalProperties": False,
             "description": "An answer with its evidence, or an abstention (answered false, "
                            "answer null, reason set, evidence = the closest passages).",
@@ -103,6 +103,10 @@ def openapi_document(settings) -> dict:
                 "answered": {"type": "boolean"},
                 "reason": {**NULLABLE_STRING,
                            "description": "Why no answer was given (null when answered)."},
+                "caveat": {**NULLABLE_STRING,
+                           "description": "When answered: what to check before trusting it "
+                                          "(a year, number or name of the question that the "
+                                          "answer's own sentence does not mention); else null."},
                 "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                 "answer": {"oneOf": [_ref("AnswerSpan"), {"type": "null"}]},
                 "evidence": {"type": "array", "items": _ref("Citation")},

@@ -111,6 +111,7 @@ def present(record: dict) -> dict:
     passages = [{**cite, "link": document_link(cite["doc_id"], cite["start"], cite["end"])}
                 for cite in record["evidence"]]
     view = {"record": record, "answered": record["answered"], "reason": record["reason"],
+            "caveat": record.get("caveat"),
             "confidence": round(100 * record["confidence"]), "took_ms": record["took_ms"],
             "passages": passages}
     if not record["answered"] or record["answer"] is None:
