@@ -185,7 +185,7 @@ def split_sentences(document: Document, first_index: int = 0) -> list[Sentence]:
 def cut_long(text: str, start: int, end: int,
              max_words: int = SENTENCE_MAX_WORDS) -> list[tuple[int, int]]:
     """[start, end) of `text` as pieces of at most `max_words` words, in order, each ending
-    after the last clause boundary (",;:" or a dash) of its second half where there is one,
+    after the last clause boundary (",;:)]" or a dash) of its second half where there is one,
     else after its last word. A piece short enough is returned whole."""
     words = [(start + m.start(), start + m.end())
              for m in re.finditer(r"\S+", text[start:end])]
