@@ -168,7 +168,7 @@ def format_answer(answer, pipeline) -> str:
         cite = answer.evidence[0]
         lines.append(f"Answer: {span.text}   (confidence {answer.confidence:.2f})")
         if answer.caveat:
-            lines.append(f"  Check: {answer.caveat}.")
+            lines.append(f"  Note: {answer.caveat}.")
         a, b = span.start - cite.start, span.end - cite.start
         marked = f"{cite.text[:a]}[[{cite.text[a:b]}]]{cite.text[b:]}"
         lines.append(textwrap.fill(marked, 100, initial_indent="  “", subsequent_indent="   ")

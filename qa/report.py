@@ -340,7 +340,7 @@ def _answer_cell(row: dict) -> str:
     if row["answered"] and row.get("answer"):
         caveat = row.get("caveat")
         return (f"<td>{esc(row['answer']['text'])}"
-                + (f'<br><span class="muted">check: {esc(caveat)}</span>' if caveat else "")
+                + (f'<br><span class="muted">note: {esc(caveat)}</span>' if caveat else "")
                 + "</td>")
     alt = row["alternatives"][0]["text"] if row.get("alternatives") else None
     return (f"<td><em>refused</em>: {esc(row.get('reason'))}"

@@ -16,7 +16,7 @@ def test_ask_prints_the_caveat_under_the_answer(run, index_dir):
                        "Germany in 2025?", "--index", str(index_dir))
     assert code == 0
     if out.startswith("Answer:"):
-        assert out.splitlines()[1] == ("  Check: the sentence it is taken from does not "
+        assert out.splitlines()[1] == ("  Note: the sentence it is taken from does not "
                                        "mention Germany; check that it is about that.")
 
 

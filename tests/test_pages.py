@@ -222,6 +222,6 @@ def test_an_answer_with_a_caveat_shows_what_to_check(pipeline):
     client = fake_app(pipeline, ask=ask).test_client()
     body = page(client, "/", query_string={"q": "Who led it in 2024?"})
     assert text_of(element_html(body, "caveat")) == \
-        "Check: the sentence it is taken from does not mention <b>2024</b>."
+        "Note: the sentence it is taken from does not mention <b>2024</b>."
     assert "<b>2024</b>" not in body
     assert 'id="caveat"' not in page(client, "/", query_string={"q": QUESTION})

@@ -85,9 +85,9 @@ def test_an_answers_caveat_is_shown_beside_it():
     results = gold_run()
     results[0]["caveat"] = "the sentence it is taken from does not mention <b>2024</b>"
     page = report.render_html(summarize(results), results, {"gold": "g.jsonl"})
-    assert ('<td>24%<br><span class="muted">check: the sentence it is taken from does not '
+    assert ('<td>24%<br><span class="muted">note: the sentence it is taken from does not '
             'mention &lt;b&gt;2024&lt;/b&gt;</span></td>') in page
-    assert page.count("check: ") == 1
+    assert page.count("note: the sentence") == 1
 
 
 def test_reliability_bins_match_the_ece():
