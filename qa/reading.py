@@ -18,6 +18,7 @@ Nothing is generated: every span is `document.text[start:end]` of the window's d
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -295,7 +296,7 @@ class Reader:
         spans, seen = [], set()
         for c in ranked:
             span = self._span(c)
-            key = span.text.lower()
+            key = re.sub(r"[\W_]+$", "", span.text.lower())  # "tall" and "tall." are one
             if key in seen:
                 continue
             seen.add(key)

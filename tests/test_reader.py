@@ -405,6 +405,21 @@ def test_an_answer_whose_sentence_lacks_a_name_of_the_question_says_so(pipeline)
     assert record["answered"] and record["caveat"] is None, record
 
 
+def test_spans_that_differ_only_by_closing_punctuation_are_one_alternative(pipeline):
+    from qa.reading import Candidate, Window
+    store = pipeline.store
+    sentence = next(s for s in store.sentences if s.text.endswith("26.75%."))
+    window = Window(sentence.doc_id, sentence.start, sentence.end, sentence.text,
+                    (sentence.index,), 0)
+    end = sentence.end - 1
+    spans = [(end - 6, end), (end - 6, end + 1), (sentence.start, sentence.start + 4)]
+    ranked = [Candidate(window, a, b, 1.0, 0.0, -1.0, [], confidence=0.9 - 0.1 * i)
+              for i, (a, b) in enumerate(spans)]
+    record = pipeline.reader._answer("q?", [], ranked, 3, answered=True, reason=None)
+    assert record.answer.text == "26.75%"
+    assert [a.text for a in record.alternatives] == [sentence.text[:4]]
+
+
 def test_caveat_names_what_the_answers_sentence_lacks_or_contradicts():
     from qa.reading import Candidate, Window, caveat_of
     window = Window("d.txt", 0, 10, "0123456789", (0,), 0)
