@@ -88,6 +88,11 @@ def sentence_of(paragraph: Paragraph, char: int) -> int:
     return len(paragraph.sentences) - 1
 
 
+def answer_sentence_range(paragraph: Paragraph, start: int, end: int) -> tuple[int, int]:
+    """The first and last sentence (indexes) of the paragraph holding [start, end)."""
+    return sentence_of(paragraph, start), sentence_of(paragraph, max(start, end - 1))
+
+
 def window_text(paragraph: Paragraph, lo: int, hi: int) -> tuple[str, int]:
     """Sentences lo..hi (inclusive) as one slice of the paragraph, and its start offset."""
     a, b = paragraph.sentences[lo][0], paragraph.sentences[hi][1]
@@ -98,7 +103,7 @@ def answer_window(paragraph: Paragraph, start: int, end: int, rng: random.Random
                   radius: int = 1):
     """A window of up to 2*radius+1 sentences holding [start, end), the answer at a random
     position in it (a retrieved neighbour of the answer's sentence reads the same window)."""
-    first, last = sentence_of(paragraph, start), sentence_of(paragraph, max(start, end - 1))
+    first, last = answer_sentence_range(paragraph, start, end)
     n = len(paragraph.sentences)
     size = max(2 * radius + 1, last - first + 1)
     lo = rng.randint(max(0, last - size + 1), first)
@@ -195,7 +200,7 @@ def pool_of(texts: list[str]) -> dict[str, list[str]]:
 
 def answer_sentences(paragraph: Paragraph, start: int, end: int) -> str:
     """The sentence(s) of the paragraph holding [start, end)."""
-    first, last = sentence_of(paragraph, start), sentence_of(paragraph, max(start, end - 1))
+    first, last = answer_sentence_range(paragraph, start, end)
     return paragraph.context[paragraph.sentences[first][0]:paragraph.sentences[last][1]]
 
 

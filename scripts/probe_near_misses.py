@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qa.evaluation import f1_score  # noqa: E402
 from qa.reader_model import READER_WEIGHTS, TorchReaderModel  # noqa: E402
 from qa.reading import MAX_ANSWER_TOKENS, TOP_TOKENS  # noqa: E402
-from qa.training_data import (answer_sentences, article_pool, held_out, pool_of,  # noqa: E402
-                              read_squad, sentence_of, swap_specific)
+from qa.training_data import (answer_sentence_range, answer_sentences,  # noqa: E402
+                              article_pool, held_out, pool_of, read_squad, swap_specific)
 
 SQUAD = Path("../shared/squad/train.jsonl.gz")
 ANSWERABLE = 500
@@ -62,8 +62,8 @@ def main(weights: Path) -> dict:
         start, end = a["answer_start"], a["answer_start"] + len(a["text"])
         if p.context[start:end] != a["text"]:
             continue
-        lo = max(0, sentence_of(p, start) - 1)
-        hi = min(len(p.sentences) - 1, sentence_of(p, max(start, end - 1)) + 1)
+        first, last = answer_sentence_range(p, start, end)
+        lo, hi = max(0, first - 1), min(len(p.sentences) - 1, last + 1)
         window = p.context[p.sentences[lo][0]:p.sentences[hi][1]]
         asked = {"answer": q["question"],
                  "window_swapped": swap_specific(q["question"], answer_sentences(p, start, end),
