@@ -4,7 +4,7 @@ The best `READ_DEPTH` retrieved sentences are read with their neighbours (their 
 overlapping ones are merged into one window). The span reader (qa/reader_model.py) scores every
 token of every window (each window run on its own) as the answer's start or end, and each
 window's [CLS] as "no answer here". The best start/end pairs become candidate spans, widened to
-whole words; a calibrated model (qa/calibration.py) turns each one's scores, how its sentence
+whole words with their brackets and quotation marks paired; a calibrated model (qa/calibration.py) turns each one's scores, how its sentence
 relates to the question, and the question's years, numbers and names that neither its window
 nor its document's lead states (the lead names once what later sentences take as read), into
 the probability that it is right. The reader answers with the best candidate when that
@@ -27,7 +27,7 @@ from .calibration import Calibration
 from .constraints import contradicted, missing_from, specifics
 from .reader_model import WindowLogits
 from .retrieval import RetrievedSentence
-from .segmentation import heading_label, lead_texts
+from .segmentation import ABBREVIATIONS, heading_label, lead_texts
 from .store import DocumentStore
 from .text import content_stems
 from .types import Answer, Citation, Span
@@ -37,6 +37,11 @@ MAX_WINDOW_SENTENCES = 5  # overlapping passages merge into one window up to thi
 MAX_ANSWER_TOKENS = 30
 TOP_TOKENS = 20  # start and end tokens paired per window
 SPANS_PER_WINDOW = 3
+# Brackets and quotation marks a span keeps paired, and how far (characters, on the same line) a
+# span may grow to take in the partner of one it holds.
+PAIRED_MARKS = {"(": ")", "[": "]", "{": "}", "“": "”"}
+CLOSING_MARKS = {close: open_ for open_, close in PAIRED_MARKS.items()}
+MARK_REACH = 60
 
 
 @dataclass
@@ -109,11 +114,90 @@ def widen_to_words(text: str, a: int, b: int) -> tuple[int, int]:
         a -= 1
     while b < len(text) and text[b - 1].isalnum() and text[b].isalnum():
         b += 1
+    return _strip_separators(text, a, b)
+
+
+def _strip_separators(text: str, a: int, b: int) -> tuple[int, int]:
     while a < b and (text[a].isspace() or text[a] in ",;:"):
         a += 1
     while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:"):
         b -= 1
     return a, b
+
+
+def _opens(text: str, i: int) -> bool:
+    """Whether the mark at i opens (a straight quote opens after an even number on its line)."""
+    if text[i] in PAIRED_MARKS or text[i] in CLOSING_MARKS:
+        return text[i] in PAIRED_MARKS
+    return text.count('"', text.rfind("\n", 0, i) + 1, i) % 2 == 0
+
+
+def _partner(text: str, i: int, reach: int) -> int | None:
+    """Where the bracket or quotation mark at i is paired, on its line within `reach`."""
+    mark, forward = text[i], _opens(text, i)
+    other = (PAIRED_MARKS if forward else CLOSING_MARKS).get(mark, '"')
+    steps = range(i + 1, min(len(text), i + 1 + reach)) if forward else \
+        range(i - 1, max(-1, i - 1 - reach), -1)
+    depth = 0
+    for j in steps:
+        if text[j] == "\n":
+            return None
+        if text[j] == mark and mark != '"':
+            depth += 1
+        elif text[j] == other:
+            if depth == 0:
+                return j
+            depth -= 1
+    return None
+
+
+def _unpaired(text: str, a: int, b: int) -> list[int]:
+    """Where [a, b) holds a bracket or quotation mark whose partner it does not hold (a straight
+    quote opens or closes by its place on the line: see _opens)."""
+    stack, out = [], []
+    for i in range(a, b):
+        if text[i] not in PAIRED_MARKS and text[i] not in CLOSING_MARKS and text[i] != '"':
+            continue
+        if _opens(text, i):
+            stack.append(i)
+        elif stack and text[stack[-1]] == CLOSING_MARKS.get(text[i], '"'):
+            stack.pop()
+        else:
+            out.append(i)
+    return sorted(out + stack)
+
+
+def balance_marks(text: str, a: int, b: int, reach: int = MARK_REACH) -> tuple[int, int]:
+    """[a, b) with its brackets and quotation marks paired: an unpaired one at either end is
+    dropped ('60 percent"' becomes "60 percent"); inside, a bracket that opens an aside is cut
+    off with it ("523 km (325" becomes "523 km"), any other mark takes in its partner on the
+    same line within `reach` characters ("Article 17(3" becomes "Article 17(3)", 'a "silly
+    argument' becomes 'a "silly argument"'). Also drops a sentence's final period (one after an
+    abbreviation such as "U.S." stays)."""
+    lo, hi = a, b
+    a, b = _strip_separators(text, a, b)
+    kept: set[int] = set()  # marks left as they are: their partner is out of reach
+    while a < b:
+        marks = [i for i in _unpaired(text, a, b) if i not in kept]
+        if not marks:
+            break
+        i = marks[0]
+        if i == a or not any(ch.isalnum() for ch in text[a:i]):
+            a = i + 1
+        elif i == b - 1:
+            b -= 1
+        elif text[i] in PAIRED_MARKS and text[i - 1].isspace():
+            b = i
+        elif (j := _partner(text, i, reach)) is not None and lo - reach <= j < hi + reach:
+            a, b = min(a, j), max(b, j + 1)
+        else:
+            kept.add(i)
+        a, b = _strip_separators(text, a, b)
+    if b - a > 1 and text[b - 1] == "." and text[b - 2].isalnum():
+        word = re.search(r"[\w.]*$", text[a:b - 1]).group().lower()
+        if "." not in word and word not in ABBREVIATIONS and len(word) > 1:
+            b -= 1
+    return (a, b) if a < b else (lo, hi)
 
 
 def log_softmax_with_cls(logits: np.ndarray, cls: float) -> np.ndarray:
@@ -146,7 +230,8 @@ def window_candidates(window: Window, logits: WindowLogits, question: str, conte
                            f"{context}\n{lead}")
     opposed = contradicted(question, context)
     for score, s, e in pairs:
-        a, b = widen_to_words(window.text, int(logits.spans[s][0]), int(logits.spans[e][1]))
+        a, b = balance_marks(window.text, *widen_to_words(
+            window.text, int(logits.spans[s][0]), int(logits.spans[e][1])))
         if not window.text[a:b].strip() or (a, b) in seen or \
                 any(la <= a and b <= lb for la, lb in window.labels):
             continue

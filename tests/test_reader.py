@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings as hsettings, strategies as st
 
 from qa.constraints import contradicted, missing_specifics, specifics
 from qa.errors import ModelUnavailable
 from qa.reader_model import (ONNX_MAX_DIFF, READER_WEIGHTS, WindowLogits, load_delta,
                              load_tokenizer, load_torch_model, max_logit_difference)
-from qa.reading import Window, widen_to_words, window_candidates, windows_for
+from qa.reading import (MARK_REACH, Window, balance_marks, widen_to_words, window_candidates,
+                        windows_for)
 from qa.retrieval import RetrievedSentence
 from qa.training import token_positions
 
@@ -188,6 +189,58 @@ def test_answer_tokens_cover_exactly_the_answer_characters(example, question):
     assert encoding.sequence_ids[first] == encoding.sequence_ids[last] == 1
     start, end = encoding.offsets[first][0], encoding.offsets[last][1]
     assert widen_to_words(text, start, end) == (a, b)
+
+
+@pytest.mark.parametrize("text, span, shown", [
+    ("see Article 17(3) of the treaty", "Article 17(3", "Article 17(3)"),
+    ('He called it a "silly argument" and left.', 'a "silly argument', 'a "silly argument"'),
+    ("the “50% penetration rule” on export controls", "50% penetration rule”",
+     "50% penetration rule"),
+    ('it was over 60 percent" of them', 'over 60 percent"', "over 60 percent"),
+    ("a gift from alumnus Edward Harkness. Then", "Edward Harkness.", "Edward Harkness"),
+    ("talks between China and U.S. negotiators", "China and U.S.", "China and U.S."),
+    ("523 km (325 mi) long", "523 km (325", "523 km"),
+    ('usually "leave to the authorities the choice of form" and', '"leave to the authorities the '
+     'choice of form"', '"leave to the authorities the choice of form"'),
+    ("no marks here at all", "marks here", "marks here"),
+])
+def test_spans_keep_their_brackets_and_quotes_paired(text, span, shown):
+    a = text.index(span)
+    x, y = balance_marks(text, a, a + len(span))
+    assert text[x:y] == shown
+
+
+def _marked_text():
+    """Words with properly nested brackets and quotation marks (straight quotes not inside
+    straight quotes, where they would be ambiguous)."""
+    words = st.sampled_from(["ab", "c", "d.", "U.S.", "x,", "10"])
+
+    def grouped(inner):
+        def wrap(group):
+            marks, parts = group
+            inside = " ".join(parts)
+            return marks[0] + (inside.replace('"', "") if marks == '""' else inside) + marks[1]
+        return st.tuples(st.sampled_from(["()", "[]", "“”", '""']),
+                         st.lists(inner, min_size=1, max_size=3)).map(wrap)
+    return st.lists(st.recursive(words, grouped, max_leaves=8), min_size=1, max_size=4).map(
+        " ".join).filter(lambda text: len(text) <= MARK_REACH)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(_marked_text(), st.data())
+def test_balanced_spans_hold_both_marks_of_every_pair(text, data):
+    """Whatever part of a well-formed text is picked (holding a word), the span shown is a
+    non-empty slice that holds both marks of every bracket or quotation mark it holds."""
+    a = data.draw(st.integers(0, len(text) - 1))
+    b = data.draw(st.integers(a + 1, len(text)))
+    assume(any(ch.isalnum() for ch in text[a:b]))
+    x, y = balance_marks(text, a, b)
+    assert 0 <= x < y <= len(text)
+    opening, closing = "([{“", ")]}”"
+    shown = text[x:y]
+    for o, c in zip(opening, closing):
+        assert shown.count(o) == shown.count(c), (text[a:b], shown)
+    assert shown.count('"') % 2 == 0, (text[a:b], shown)
 
 
 @hsettings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -373,6 +426,7 @@ def test_constraint_check_names_what_the_passage_lacks():
     assert missing_specifics("Where did Levi play?", "He played at Levi’s Stadium.") == []
     assert missing_specifics("Who played at Levi's Stadium?", "They played at Lev Stadium.") == \
         ["Levi's Stadium"]
+
 
 
 def test_constraint_check_names_an_opposite_the_passage_states_instead():
