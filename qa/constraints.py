@@ -66,6 +66,48 @@ def missing_specifics(question: str, context: str) -> list[str]:
     return missing_from(specifics(question), context)
 
 
+# A dotted abbreviation ("U.S.", "e.g."), and a run of capitalised words whose initials make
+# an initialism ("United States", "Ministry of Commerce"; the small words inside are skipped).
+DOTTED_RE = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}")
+ALL_CAPITALS_RE = re.compile(r"\b[A-Z]{2,6}\b")
+CAPITALISED_RUN_RE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|and|the|for|de)\s+)*[A-Z][\w'’-]*)+")
+
+
+def _initials(name: str) -> str:
+    """'United States' -> 'us'; 'Ministry of Commerce' -> 'mc' (lower case)."""
+    return "".join(w[0] for w in re.findall(r"[\w'’-]+", name) if w[0].isupper()).lower()
+
+
+def _abbreviations(context: str) -> tuple[set[str], set[str]]:
+    """The abbreviations a context writes (lower case: each dotted one without its dots, "U.S."
+    as "us", and each in capitals, "EU") and those it spells out (the initials of each run of
+    capitalised words and of its parts: "The European Union" spells "teu" and "eu")."""
+    written = {m.group().replace(".", "").lower() for m in DOTTED_RE.finditer(context)}
+    written |= {w.lower() for w in ALL_CAPITALS_RE.findall(context)}
+    spelled = set()
+    for m in CAPITALISED_RUN_RE.finditer(context):
+        initials = _initials(m.group())
+        spelled |= {initials[i:j] for i in range(len(initials))
+                    for j in range(i + 2, len(initials) + 1)}
+    return written, spelled
+
+
+def _name_stated(value: str, words: set[str], abbreviations: tuple[set[str], set[str]]) -> bool:
+    """A name is stated by its words (or forms of them, in any order); an abbreviation also by
+    the same one written otherwise or the words it abbreviates ("US" by "U.S." or "United
+    States"); a name of several capitalised words also by its initials written as an
+    abbreviation ("United States" by "U.S." or "US", not by "Upper Silesia")."""
+    parts = _name_words(value)
+    if all(_word_stated(p, words) for p in parts):
+        return True
+    written, spelled = abbreviations
+    compact = value.replace(".", "")
+    if compact.isupper() and compact.isalpha() and 2 <= len(compact) <= 6:
+        return compact.lower() in written | spelled
+    initials = _initials(value)
+    return len(initials) >= 2 and len(parts) >= 2 and initials in written
+
+
 def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
     """missing_specifics for a question's `specifics`, found once and checked against several
     contexts."""
@@ -76,13 +118,18 @@ def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
         set(re.findall(r"(?<=\d)[^\W\d_]+", low))
     words |= {re.sub(r"['’]s?$", "", w) for w in words}  # "Levi's" states "Levi", as _name_words
     digits = low.replace(",", "")
+    abbreviations = None  # found when a name's words are not all there
     missing = []
     for kind, value in required:
         if kind == "name":
             parts = _name_words(value)
             if len(value) < 2 or not parts:
                 continue
-            if not all(_word_stated(p, words) for p in parts):
+            if all(_word_stated(p, words) for p in parts):
+                continue
+            if abbreviations is None:
+                abbreviations = _abbreviations(context)
+            if not _name_stated(value, words, abbreviations):
                 missing.append(value)
         elif value.replace(",", "").lower() not in digits:
             missing.append(value)

@@ -428,6 +428,23 @@ def test_constraint_check_names_what_the_passage_lacks():
         ["Levi's Stadium"]
 
 
+@pytest.mark.parametrize("question, context, missing", [
+    ("What did the US agree to suspend?", "The U.S. agreed to suspend the rule.", []),
+    ("What did the United States agree to?", "The U.S. agreed to suspend the rule.", []),
+    ("What did the U.S. agree to?", "The US agreed to suspend the rule.", []),
+    ("What did the EU decide?", "The European Union decided to act.", []),
+    ("What did the European Union decide?", "The EU decided to act.", []),
+    ("What did the MC announce?", "China's Ministry of Commerce announced it.", []),
+    # another name's initials, or another abbreviation, state nothing
+    ("What did the UK agree to?", "The U.S. agreed to suspend the rule.", ["UK"]),
+    ("What did the United Kingdom agree to?", "The U.S. agreed to it.", ["United Kingdom"]),
+    ("What did Germany agree to?", "The U.S. agreed to it.", ["Germany"]),
+    ("What did the United States sign?", "Upper Silesia signed it.", ["United States"]),
+])
+def test_a_name_is_stated_by_its_abbreviation_or_initialism(question, context, missing):
+    """"The US" asked of a text that writes "U.S." (or "United States") is not a near-miss."""
+    assert missing_specifics(question, context) == missing
+
 
 def test_constraint_check_names_an_opposite_the_passage_states_instead():
     assert contradicted("What is the smallest state?", "Alaska is the largest state.") == \
