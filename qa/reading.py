@@ -4,13 +4,13 @@ The best `READ_DEPTH` retrieved sentences are read with their neighbours (their 
 overlapping ones are merged into one window). The span reader (qa/reader_model.py) scores every
 token of every window (each window run on its own) as the answer's start or end, and each
 window's [CLS] as "no answer here". The best start/end pairs become candidate spans, widened to
-whole words with their brackets and quotation marks paired; a calibrated model (qa/calibration.py) turns each one's scores, how its sentence
-relates to the question, and the question's years, numbers and names that neither its window
-nor its document's lead states (the lead names once what later sentences take as read), into
-the probability that it is right. The reader answers with the best candidate when that
-probability reaches the threshold learned with it (and, when calibration chose the hard rule,
-its window or lead states everything the question pins down, and its window never only the
-opposite of a word it asks with).
+whole words with their brackets and quotation marks paired; a calibrated model
+(qa/calibration.py) turns each one's scores, how its sentence relates to the question, and the
+question's years, numbers and names that neither its window nor its document's lead states (the
+lead names once what later sentences take as read), into the probability that it is right. The
+reader answers with the best candidate when that probability reaches the threshold learned with
+it (and, when calibration chose the hard rule, its window or lead states everything the question
+pins down, and its window never only the opposite of a word it asks with).
 
 Nothing is generated: every span is `document.text[start:end]` of the window's document.
 """
@@ -176,10 +176,11 @@ def balance_marks(text: str, a: int, b: int, reach: int = MARK_REACH) -> tuple[i
     abbreviation such as "U.S." stays)."""
     lo, hi = a, b
     a, b = _strip_separators(text, a, b)
-    kept: set[int] = set()  # marks left as they are: their partner is out of reach
-    while a < b:
+    kept: set[int] = set()  # marks left as they are: their partner is out of reach, or was
+    taken: set[int] = set()  # taken in once already (dropped again since: don't go round)
+    for _ in range(hi - lo + 4 * reach):  # each pass drops, takes in or keeps a mark
         marks = [i for i in _unpaired(text, a, b) if i not in kept]
-        if not marks:
+        if not a < b or not marks:
             break
         i = marks[0]
         if i == a or not any(ch.isalnum() for ch in text[a:i]):
@@ -188,7 +189,9 @@ def balance_marks(text: str, a: int, b: int, reach: int = MARK_REACH) -> tuple[i
             b -= 1
         elif text[i] in PAIRED_MARKS and text[i - 1].isspace():
             b = i
-        elif (j := _partner(text, i, reach)) is not None and lo - reach <= j < hi + reach:
+        elif (j := _partner(text, i, reach)) is not None and lo - reach <= j < hi + reach \
+                and j not in taken:
+            taken.add(j)
             a, b = min(a, j), max(b, j + 1)
         else:
             kept.add(i)

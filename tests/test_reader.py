@@ -203,6 +203,8 @@ def test_answer_tokens_cover_exactly_the_answer_characters(example, question):
     ('usually "leave to the authorities the choice of form" and', '"leave to the authorities the '
      'choice of form"', '"leave to the authorities the choice of form"'),
     ("no marks here at all", "marks here", "marks here"),
+    # a partner taken in and then dropped is not taken in again (the loop ends)
+    ('(" ab) cd', 'ab) cd', 'ab) cd'),
 ])
 def test_spans_keep_their_brackets_and_quotes_paired(text, span, shown):
     a = text.index(span)
