@@ -448,6 +448,17 @@ def test_a_name_is_stated_by_its_abbreviation_or_initialism(question, context, m
     assert missing_specifics(question, context) == missing
 
 
+@pytest.mark.parametrize("question", ["What did the US agree to suspend?",
+                                      "What did the United States agree to suspend?"])
+def test_the_us_asked_of_the_article_which_writes_u_s_is_not_refused_for_it(pipeline, question):
+    """The article writes "U.S.": asking about "the US" or "the United States" was refused
+    ("the closest passages do not mention US") before a name counted as stated by its
+    abbreviation."""
+    answer = pipeline.ask(question)
+    assert answer.answered, answer.reason
+    assert "penetration rule" in answer.answer.text
+
+
 def test_constraint_check_names_an_opposite_the_passage_states_instead():
     assert contradicted("What is the smallest state?", "Alaska is the largest state.") == \
         [("smallest", "largest")]
