@@ -92,18 +92,16 @@ def _abbreviations(context: str) -> tuple[set[str], set[str]]:
     return written, spelled
 
 
-def _name_stated(value: str, words: set[str], abbreviations: tuple[set[str], set[str]]) -> bool:
-    """A name is stated by its words (or forms of them, in any order); an abbreviation also by
-    the same one written otherwise or the words it abbreviates ("US" by "U.S." or "United
-    States"); a name of several capitalised words also by its initials written as an
+def _abbreviation_stated(value: str, parts: list[str],
+                         abbreviations: tuple[set[str], set[str]]) -> bool:
+    """Whether a name whose words (`parts`) are not all there is stated another way: an
+    abbreviation by the same one written otherwise or the words it abbreviates ("US" by "U.S."
+    or "United States"); a name of several capitalised words by its initials written as an
     abbreviation ("United States" by "U.S." or "US", not by "Upper Silesia")."""
-    parts = _name_words(value)
-    if all(_word_stated(p, words) for p in parts):
-        return True
     written, spelled = abbreviations
     compact = value.replace(".", "")
     if compact.isupper() and compact.isalpha() and 2 <= len(compact) <= 6:
-        return compact.lower() in written | spelled
+        return compact.lower() in written or compact.lower() in spelled
     initials = _initials(value)
     return len(initials) >= 2 and len(parts) >= 2 and initials in written
 
@@ -129,7 +127,7 @@ def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
                 continue
             if abbreviations is None:
                 abbreviations = _abbreviations(context)
-            if not _name_stated(value, words, abbreviations):
+            if not _abbreviation_stated(value, parts, abbreviations):
                 missing.append(value)
         elif value.replace(",", "").lower() not in digits:
             missing.append(value)
