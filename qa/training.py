@@ -153,6 +153,7 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
     model.train()
     started, start_step, window_loss, window_n = time.time(), step, 0.0, 0
     stop = total if max_steps is None else min(total, step + max_steps)
+    pending: list = []
     while step < stop:
         batch = [encoded[i] for i in batches[step]]
         width = max(len(e[0]) for e in batch)
@@ -175,9 +176,14 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
         optimiser.zero_grad()
         step += 1
         seen += len(batch)
-        loss = float(output.loss.detach())
-        loss_sum += loss * len(batch)
-        window_loss, window_n = window_loss + loss, window_n + 1
+        # the losses stay on the device until they are logged: reading one each step would make
+        # the loop wait for the device every step
+        pending.append((output.loss.detach(), len(batch)))
+        if step % 20 == 0 or step == stop or step % config.checkpoint_every == 0:
+            values = torch.stack([v for v, _ in pending]).float().tolist()
+            loss_sum += sum(v * n for v, (_, n) in zip(values, pending))
+            window_loss, window_n = window_loss + sum(values), window_n + len(values)
+            pending = []
         if step % 20 == 0 or step == stop:
             rate = (step - start_step) / max(time.time() - started, 1e-9)
             eta = (stop - step) / max(rate, 1e-9)
