@@ -3,7 +3,8 @@
 One pass (or more) over the examples of qa/training_data.py in length-grouped batches with
 dynamic padding; AdamW with linear warm-up and decay; bfloat16 autocast where the CPU has it.
 Every `checkpoint_every` steps the model, optimiser and step are saved, so an interrupted run
-continues where it stopped (the batch order is fixed by the seed).
+continues where it stopped as if it had not (the batch order is fixed by the seed; the random
+state of dropout is saved with the rest).
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / total))
     checkpoint = Path(checkpoint_dir) / "checkpoint.pt"
+    device_type = config.device.split(":")[0]
     step, seen, loss_sum = 0, 0, 0.0
     if checkpoint.is_file() and not fresh:
         state = torch.load(checkpoint, weights_only=False, map_location=config.device)
@@ -145,9 +147,12 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
         step, seen, loss_sum = state["step"], state["seen"], state["loss_sum"]
+        if "rng" in state:  # dropout continues as in an uninterrupted run
+            torch.set_rng_state(state["rng"].cpu())
+            if "cuda_rng" in state and device_type == "cuda":
+                torch.cuda.set_rng_state(state["cuda_rng"].cpu(), config.device)
         log(f"resumed at step {step}/{total} from {checkpoint}")
     bf16 = use_bf16(config.precision, config.device)
-    device_type = config.device.split(":")[0]
     log(f"{len(encoded)} examples, {total} steps of {config.batch_size}, "
         f"{'bfloat16' if bf16 else 'float32'}, {torch.get_num_threads()} threads")
     model.train()
@@ -197,7 +202,9 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
                         "model": {n: p for n, p in model.state_dict().items()
                                   if ".embeddings." not in n},
                         "optimiser": optimiser.state_dict(),
-                        "schedule": schedule.state_dict()}, tmp)
+                        "schedule": schedule.state_dict(), "rng": torch.get_rng_state(),
+                        **({"cuda_rng": torch.cuda.get_rng_state(config.device)}
+                           if device_type == "cuda" else {})}, tmp)
             tmp.replace(checkpoint)
     model.eval().cpu()
     finished = step >= total

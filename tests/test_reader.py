@@ -343,6 +343,25 @@ def test_training_runs_checkpoints_and_resumes(tmp_path):
     assert model is not None
 
 
+def test_resumed_training_reports_the_loss_of_an_uninterrupted_run(tmp_path):
+    """The loss is read back from the device only at logs and checkpoints: a run stopped between
+    them and resumed must still count every step's loss once."""
+    from qa.training import TrainConfig, fine_tune
+    from qa.training_data import make_examples, read_squad
+    data = tmp_path / "tiny.jsonl"
+    data.write_text(json.dumps(PARAGRAPH) + "\n", encoding="utf-8")
+    examples = make_examples(read_squad(data), per_paragraph=3, retrieved_share=1.0,
+                             swapped_share=1.0)
+    config = TrainConfig(epochs=2, batch_size=2, checkpoint_every=2, learning_rate=1e-4,
+                         precision="fp32")
+    whole = fine_tune(examples, tmp_path / "a.npz", tmp_path / "a", config)
+    assert whole["total_steps"] > 3
+    fine_tune(examples, tmp_path / "b.npz", tmp_path / "b", config, max_steps=3)
+    resumed = fine_tune(examples, tmp_path / "b.npz", tmp_path / "b", config)
+    assert resumed["finished"]
+    assert resumed["mean_loss"] == pytest.approx(whole["mean_loss"], rel=1e-4)
+
+
 def test_near_misses_swap_something_the_window_states():
     from qa.training_data import article_pool, read_squad, swap_specific
     pool = {"year": ["1911", "1932", "1950"], "number": ["12", "503"],
