@@ -181,8 +181,8 @@ def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
         optimiser.zero_grad()
         step += 1
         seen += len(batch)
-        # the losses stay on the device until they are logged: reading one each step would make
-        # the loop wait for the device every step
+        # the losses stay on the device until a log line or a checkpoint needs them: reading one
+        # each step would make the loop wait for the device every step
         pending.append((output.loss.detach(), len(batch)))
         if step % 20 == 0 or step == stop or step % config.checkpoint_every == 0:
             values = torch.stack([v for v, _ in pending]).float().tolist()

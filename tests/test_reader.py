@@ -344,8 +344,8 @@ def test_training_runs_checkpoints_and_resumes(tmp_path):
 
 
 def test_resumed_training_reports_the_loss_of_an_uninterrupted_run(tmp_path):
-    """The loss is read back from the device only at logs and checkpoints: a run stopped between
-    them and resumed must still count every step's loss once."""
+    """A run stopped and resumed equals an uninterrupted one: dropout's random state carries over,
+    and every step's loss is counted once, though it is read back only at logs and checkpoints."""
     from qa.training import TrainConfig, fine_tune
     from qa.training_data import make_examples, read_squad
     data = tmp_path / "tiny.jsonl"
