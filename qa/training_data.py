@@ -16,6 +16,10 @@ neighbours. "None" (no answer in this window) comes from these sources:
   a year, number or name of the answer's sentence swapped for another that the window states
   in another sentence, which the constraint check cannot catch ("exports to Germany" where the
   window names Germany beside a global figure).
+- near-misses within the sentence (`sentence_swap_share`; 0 unless asked for, not yet trained
+  on): a year, number or name of the answer's sentence swapped for another of the same kind
+  that the same sentence states, the answer's own included, so the roles are swapped ("Which
+  country replaced Germany?" asked of "Germany replaced the United States").
 
 Only the learning data (../shared/squad, ../shared/bench/train) may be passed in here.
 """
@@ -31,7 +35,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .constraints import LOWER_WORD_RE, OPPOSITE, specifics
+from .constraints import LOWER_WORD_RE, OPPOSITE, missing_from, specifics
 from .segmentation import sentence_splitter
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class Example:
     window: str
     answer: tuple[int, int] | None
     kind: str  # "answer" | "unanswerable" | "retrieved" | "swapped" | "window_swapped" |
-    #            "opposite" | "negated"
+    #            "sentence_swapped" | "opposite" | "negated"
 
 
 @dataclass
@@ -143,6 +147,38 @@ def swap_specific(question: str, window: str, pool: dict[str, list[str]],
     return None
 
 
+def swap_within_sentence(question: str, sentence: str, rng: random.Random,
+                         answer: str = "") -> str | None:
+    """The question with one year, number or name that `sentence` states replaced by another of
+    the same kind that `sentence` also states and the question does not, `answer` (its text in
+    the sentence) included even at the sentence's start: SQuAD 2.0's role swaps, "Which
+    country replaced Germany?" asked of "Germany replaced the United States". None if there is
+    no such swap. Names sharing a word (or a form of one) with the swapped one are not
+    candidates ("Platonic" for "Plato")."""
+    options = [(k, s) for k, s in specifics(question) if s in sentence]
+    rng.shuffle(options)
+    stated = pool_of([sentence])
+    bare = re.sub(r"^(?:the|a|an)\s+", "", answer.strip(), flags=re.IGNORECASE)
+    for kind, s in specifics(bare, skip_first=False):
+        if (kind != "name" or len(s) > 3) and s not in stated[kind]:
+            stated[kind].append(s)
+    asked = question.lower()
+    for kind, old in options:
+        candidates = [c for c in stated.get(kind, ()) if c.lower() not in asked
+                      and old.lower() not in c.lower() and c.lower() not in old.lower()
+                      and missing_from([(kind, c)], old) and missing_from([(kind, old)], c)]
+        if candidates:
+            return with_article(question, old, rng.choice(candidates), sentence)
+    return None
+
+
+def with_article(question: str, old: str, new: str, sentence: str) -> str:
+    """The question with `old` (and a "the" before it) replaced by `new`, with "the" before it
+    where `sentence` writes it so ("replaced the United States" → "replaced Germany")."""
+    the = "the " if re.search(r"\bthe\s+" + re.escape(new), sentence, re.IGNORECASE) else ""
+    return re.sub(r"(?:\bthe\s+)?" + re.escape(old), lambda _: the + new, question, count=1)
+
+
 # Opposites for making training near-misses: constraints.OPPOSITE (those the service's rule
 # trusts in any context) and everyday ones that usually, not always, flip what is asked.
 TRAINING_OPPOSITE = dict(OPPOSITE)
@@ -234,14 +270,16 @@ def most_similar(question: str, candidates: list[str]) -> list[int]:
 def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int = 2,
                   retrieved_share: float = 0.35, swapped_share: float = 0.3,
                   unanswerable_windows: int = 2, opposite_share: float = 0.0,
-                  negated_share: float = 0.0, window_swap_share: float = 0.0) -> list[Example]:
+                  negated_share: float = 0.0, window_swap_share: float = 0.0,
+                  sentence_swap_share: float = 0.0) -> list[Example]:
     """Reader examples from `paragraphs` (see the module docstring), in a seeded order.
 
     `per_paragraph` answerable questions at most are taken from each paragraph (more articles
     and paragraphs for the same training time); of those, `retrieved_share` also get a
     retrieved-negative example, `swapped_share` a swapped near-miss, `opposite_share` an
     opposite-word near-miss (where one applies), `negated_share` a negated one and
-    `window_swap_share` a near-miss within the window (where one applies).
+    `window_swap_share` a near-miss within the window and `sentence_swap_share` one within the
+    answer's sentence (where one applies).
     """
     rng = random.Random(seed)
     by_title: dict[str, list[Paragraph]] = {}
@@ -294,6 +332,13 @@ def make_examples(paragraphs: list[Paragraph], seed: int = 0, per_paragraph: int
                     if swapped is not None:
                         out.append(Example(q["id"] + ":wswap", swapped, window, None,
                                            "window_swapped"))
+                if sentence_swap_share and rng.random() < sentence_swap_share:
+                    swapped = swap_within_sentence(q["question"],
+                                                   answer_sentences(p, start, end), rng,
+                                                   a["text"])
+                    if swapped is not None:
+                        out.append(Example(q["id"] + ":sswap", swapped, window, None,
+                                           "sentence_swapped"))
             windows = windows_of(p)
             for q in p.qas:
                 if not q.get("is_impossible"):

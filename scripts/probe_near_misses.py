@@ -1,6 +1,7 @@
 """Does a reader tell answerable questions from near-misses? A probe on held-out training
 articles, the window given (the answer's sentence and its neighbours): 500 answerable
-questions, their swaps within the window and their article-wide swaps (qa/training_data.py).
+questions, their swaps within the window, their article-wide swaps and their swaps within the
+answer's sentence (role swaps; qa/training_data.py).
 "null wins": the window's "no answer" score beats its best span; AUC: how well best span
 minus "no answer" tells the answerable questions from each kind of swap.
 
@@ -22,7 +23,8 @@ from qa.evaluation import f1_score  # noqa: E402
 from qa.reader_model import READER_WEIGHTS, TorchReaderModel  # noqa: E402
 from qa.reading import MAX_ANSWER_TOKENS, TOP_TOKENS  # noqa: E402
 from qa.training_data import (answer_sentence_range, answer_sentences,  # noqa: E402
-                              article_pool, held_out, pool_of, read_squad, swap_specific)
+                              article_pool, held_out, pool_of, read_squad, swap_specific,
+                              swap_within_sentence)
 
 SQUAD = Path("../shared/squad/train.jsonl.gz")
 ANSWERABLE = 500
@@ -51,10 +53,12 @@ def main(weights: Path) -> dict:
         by_title.setdefault(p.title, []).append(p)
     pools = {title: article_pool(ps) for title, ps in by_title.items()}
     rng = random.Random(0)
+    roles_rng = random.Random(1)  # its own draws: the other kinds' figures stay comparable
     questions = [(p, q) for p in paragraphs for q in p.qas
                  if not q.get("is_impossible") and q["answers"]]
     rng.shuffle(questions)
-    rows: dict[str, list] = {"answer": [], "window_swapped": [], "swapped": []}
+    rows: dict[str, list] = {"answer": [], "window_swapped": [], "swapped": [],
+                             "sentence_swapped": []}
     for p, q in questions:
         if len(rows["answer"]) >= ANSWERABLE:
             break
@@ -69,6 +73,8 @@ def main(weights: Path) -> dict:
                  "window_swapped": swap_specific(q["question"], answer_sentences(p, start, end),
                                                  pool_of([window]), rng),
                  "swapped": swap_specific(q["question"], window, pools[p.title], rng)}
+        asked["sentence_swapped"] = swap_within_sentence(
+            q["question"], answer_sentences(p, start, end), roles_rng, a["text"])
         for kind, text in asked.items():
             if text is None:
                 continue
@@ -82,7 +88,7 @@ def main(weights: Path) -> dict:
     out = {"answerable": len(answerable),
            "best_span_f1": float(np.mean([r["f1"] for r in rows["answer"]])),
            "answerable_null_wins": float(np.mean(np.array(answerable) < 0))}
-    for kind in ("window_swapped", "swapped"):
+    for kind in ("window_swapped", "swapped", "sentence_swapped"):
         margins = [r["margin"] for r in rows[kind]]
         out[kind] = {"n": len(margins), "null_wins": float(np.mean(np.array(margins) < 0)),
                      "auc_vs_answerable": auc(answerable, margins)}
