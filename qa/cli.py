@@ -96,6 +96,20 @@ def _parser() -> argparse.ArgumentParser:
                    help="share of questions also made into a near-miss within the window: a "
                         "specific of the answer's sentence swapped for one the window states "
                         "elsewhere (default 0: not yet trained on)")
+    p.add_argument("--sentence-swap-share", type=float, default=0.0,
+                   help="share of questions also made into a near-miss within the answer's "
+                        "sentence: a specific swapped for another that sentence states, roles "
+                        "swapped (default 0: not yet trained on)")
+    p.add_argument("--init-from", type=Path,
+                   help="start from these reader weights instead of the base model (a "
+                        "refinement pass)")
+    p.add_argument("--average-with", type=Path,
+                   help="after fine-tuning, average the weights with these (a model soup; "
+                        "with --init-from, the weights it started from)")
+    p.add_argument("--learning-rate", type=float, default=8e-5,
+                   help="peak learning rate (default 8e-5)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="draws the examples and their order (default 0)")
     p.add_argument("--checkpoint-every", type=int, default=100,
                    help="steps between checkpoints (default 100)")
     p.add_argument("--skip-fine-tune", action="store_true",

@@ -94,6 +94,21 @@ def save_delta(model, path: Path) -> None:
     tmp.replace(path)
 
 
+def average_weights(a: Path, b: Path, out: Path) -> None:
+    """The elementwise mean of two weights files of the same reader (a "model soup"), float16,
+    written atomically to `out` (which may be `a` or `b`)."""
+    with np.load(a) as first, np.load(b) as second:
+        if sorted(first.files) != sorted(second.files) or any(
+                first[k].shape != second[k].shape for k in first.files):
+            raise ModelUnavailable(f"reader weights {a} and {b} hold different tensors: "
+                                   "only weights of the same reader can be averaged")
+        mean = {k: ((first[k].astype(np.float32) + second[k].astype(np.float32)) / 2)
+                .astype(np.float16) for k in first.files}
+    tmp = Path(out).with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **mean)
+    tmp.replace(out)
+
+
 @dataclass
 class WindowLogits:
     """Start and end logits of one window's tokens, with each token's character span in the

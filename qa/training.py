@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .reader_model import MAX_TOKENS, load_tokenizer, load_torch_model, save_delta
+from .reader_model import (MAX_TOKENS, load_tokenizer, load_torch_model, save_delta,
+                           weights_digest)
 from .training_data import Example
 
 
@@ -85,8 +86,10 @@ def batch_order(lengths: list[int], batch_size: int, seed: int, epochs: int) -> 
     return out
 
 
-def fingerprint(encoded: list[tuple], config: TrainConfig) -> str:
+def fingerprint(encoded: list[tuple], config: TrainConfig, init: Path | None = None) -> str:
     h = hashlib.sha1(repr(config).encode())
+    if init is not None:  # a refinement resumes only from the same starting weights
+        h.update(weights_digest(Path(init)).encode())
     for ids, _, first, last in encoded:
         h.update(f"{len(ids)}:{ids[1] if len(ids) > 1 else 0}:{first}:{last};".encode())
     return h.hexdigest()[:16]
@@ -113,19 +116,20 @@ def log(message: str) -> None:
 
 def fine_tune(examples: list[Example], out: Path, checkpoint_dir: Path,
               config: TrainConfig = TrainConfig(), fresh: bool = False,
-              max_steps: int | None = None) -> dict:
+              max_steps: int | None = None, init: Path | None = None) -> dict:
     """Fine-tune the reader on `examples` and write its weights to `out`; resumes from
     `checkpoint_dir` unless `fresh`. `max_steps` stops early (the schedule still spans the whole
-    run), leaving a checkpoint to resume from. Returns a summary of the run."""
+    run), leaving a checkpoint to resume from. `init`: weights to start from (a refinement pass)
+    instead of the base model with a new head. Returns a summary of the run."""
     import torch
     torch.manual_seed(config.seed)
     torch.set_num_threads(os.cpu_count() or 1)
     encoded = encode_examples(examples)
     batches = batch_order([len(e[0]) for e in encoded], config.batch_size, config.seed,
                           config.epochs)
-    key = fingerprint(encoded, config)
+    key = fingerprint(encoded, config, init)
     # float32 master weights whatever the base file holds (a float16 copy travels to a GPU)
-    model = load_torch_model(weights=None).float().to(config.device)
+    model = load_torch_model(weights=init).float().to(config.device)
     for name, parameter in model.named_parameters():
         parameter.requires_grad = ".embeddings." not in name
     params = [p for p in model.parameters() if p.requires_grad]

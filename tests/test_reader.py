@@ -343,6 +343,23 @@ def test_training_runs_checkpoints_and_resumes(tmp_path):
     assert model is not None
 
 
+def test_a_refinement_starts_from_the_given_weights_and_resumes_only_from_them(tmp_path):
+    from qa.training import TrainConfig, fine_tune
+    from qa.training_data import make_examples, read_squad
+    data = tmp_path / "tiny.jsonl"
+    data.write_text(json.dumps(PARAGRAPH) + "\n", encoding="utf-8")
+    examples = make_examples(read_squad(data), per_paragraph=3)
+    config = TrainConfig(batch_size=4, learning_rate=1e-12, warmup=1.0, precision="fp32")
+    out = tmp_path / "refined.npz"
+    fine_tune(examples, out, tmp_path / "work", config, init=READER_WEIGHTS)
+    with np.load(READER_WEIGHTS) as a, np.load(out) as b:  # a vanishing step: the same weights
+        head = "qa_outputs.weight"
+        assert np.abs(a[head].astype("f4") - b[head].astype("f4")).max() < 1e-3
+    fine_tune(examples, tmp_path / "x.npz", tmp_path / "other", config, init=READER_WEIGHTS,
+              max_steps=1)
+    with pytest.raises(ValueError, match="other data or settings"):
+        fine_tune(examples, tmp_path / "x.npz", tmp_path / "other", config)
+
 def test_resumed_training_reports_the_loss_of_an_uninterrupted_run(tmp_path):
     """A run stopped and resumed equals an uninterrupted one: dropout's random state carries over,
     and every step's loss is counted once, though it is read back only at logs and checkpoints."""
@@ -430,6 +447,45 @@ def test_near_misses_within_the_window_pass_the_constraint_check(tmp_path):
     assert swapped[0].answer is None and not missing_specifics(swapped[0].question,
                                                                swapped[0].window)
 
+
+@pytest.mark.parametrize("question, sentence, swapped", [
+    # the roles swapped: the answer's own name takes the asked one's place
+    ("Which country replaced the United States as the largest market?",
+     "Since May, Germany has replaced the United States as the largest market.",
+     "Which country replaced Germany as the largest market?"),
+    # another name of the same sentence takes its place
+    ("What pact did the United States sign?",
+     "The United States signed a pact with Australia.", "What pact did Australia sign?"),
+    # a year for a year; names overlapping or sharing a word form are not candidates
+    ("What opened in 1932?", "The bridge opened in 1932 and closed in 1990.",
+     "What opened in 1990?"),
+    ("What did Plato write?", "Platonic ideas fill what Plato wrote.", None),
+    # nothing of the same kind to swap in
+    ("Who wrote it in 1932?", "John Bradfield wrote it in 1932.", None),
+])
+def test_role_swaps_take_a_specific_from_the_answers_own_sentence(question, sentence, swapped):
+    from qa.training_data import swap_within_sentence
+    assert swap_within_sentence(question, sentence, random.Random(0)) == swapped
+
+
+def test_role_swaps_are_made_only_when_asked_for_and_pass_the_constraint_check(tmp_path):
+    # the answer opens its sentence, where a capital says nothing: it is a candidate still
+    from qa.training_data import make_examples, read_squad
+    data = tmp_path / "tiny.jsonl"
+    context = ("Exports grew in 2025. Germany has replaced the United States as the largest "
+               "market. Prices fell.")
+    qas = [{"id": "a", "question": "Which country replaced the United States as the largest "
+            "market?", "answers": [{"text": "Germany", "answer_start": context.find("Germany")}]}]
+    data.write_text(json.dumps({"title": "Tiny", "context": context, "qas": qas}) + "\n",
+                    encoding="utf-8")
+    paragraphs = read_squad(data)
+    assert "sentence_swapped" not in {e.kind for e in make_examples(paragraphs)}
+    examples = make_examples(paragraphs, sentence_swap_share=1.0)
+    swapped = [e for e in examples if e.kind == "sentence_swapped"]
+    assert [e.question for e in swapped] == ["Which country replaced Germany as the largest "
+                                             "market?"]
+    assert swapped[0].answer is None and not missing_specifics(swapped[0].question,
+                                                               swapped[0].window)
 
 def test_constraint_check_names_what_the_passage_lacks():
     assert ("year", "2024") in specifics("What was the value in 2024?")
@@ -616,5 +672,25 @@ def test_train_command_refuses_bad_options_with_one_line(capsys, tmp_path):
     assert main(["train", "--epochs", "0"]) == 2
     assert main(["train", "--device", "tpu"]) == 2
     assert main(["train", "--negated-share", "2"]) == 2
+    assert main(["train", "--sentence-swap-share", "-1"]) == 2
+    assert main(["train", "--learning-rate", "0"]) == 2
+    assert main(["train", "--init-from", str(tmp_path / "absent.npz")]) == 2
+    # refining the shipped weights in place would lose what it started from
+    assert main(["train", "--init-from", str(READER_WEIGHTS)]) == 2
+    assert main(["train", "--average-with", str(READER_WEIGHTS), "--out", str(tmp_path / "o.npz"),
+                 "--skip-fine-tune"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines)
+    assert len(lines) == 9 and all(line.startswith("error: ") for line in lines)
+
+
+def test_two_readers_average_elementwise(tmp_path):
+    from qa.reader_model import average_weights
+    a, b, out = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "soup.npz"
+    np.savez(a, w=np.array([1.0, 2.0], dtype=np.float16))
+    np.savez(b, w=np.array([3.0, -2.0], dtype=np.float16))
+    average_weights(a, b, out)
+    with np.load(out) as soup:
+        assert soup["w"].dtype == np.float16 and soup["w"].tolist() == [2.0, 0.0]
+    np.savez(b, v=np.array([3.0, -2.0], dtype=np.float16))
+    with pytest.raises(ModelUnavailable, match="different tensors"):
+        average_weights(a, b, out)
