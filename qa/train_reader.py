@@ -41,20 +41,18 @@ def run_training(args, settings: Settings) -> int:
     if not args.learning_rate > 0:
         print("error: --learning-rate must be above 0", file=sys.stderr)
         return 2
+    out = Path(args.out or READER_WEIGHTS)
     for option in ("init_from", "average_with"):
-        path = getattr(args, option)
-        if path is not None and not Path(path).is_file():
-            flag = "--" + option.replace("_", "-")
+        path, flag = getattr(args, option), "--" + option.replace("_", "-")
+        if path is None:
+            continue
+        if not Path(path).is_file():
             print(f"error: no reader weights at {path}: pass {flag} PATH to an .npz file "
                   "written by `qa train`", file=sys.stderr)
             return 2
-    out = Path(args.out or READER_WEIGHTS)
-    for option in ("init_from", "average_with"):
-        path = getattr(args, option)
-        if path is not None and Path(path).resolve() == out.resolve():
-            print(f"error: --{option.replace('_', '-')} {path} is also the file written: pass "
-                  "--out OTHER.npz (the weights started from must stay as they are)",
-                  file=sys.stderr)
+        if Path(path).resolve() == out.resolve():
+            print(f"error: {flag} {path} is also the file written: pass --out OTHER.npz (the "
+                  "weights started from must stay as they are)", file=sys.stderr)
             return 2
     if args.average_with is not None and args.skip_fine_tune:
         print("error: --average-with averages what fine-tuning writes: drop --skip-fine-tune",

@@ -318,12 +318,18 @@ PARAGRAPH = {"title": "Tiny", "context": "The bridge was opened in 1932 by the m
                       "is_impossible": True}]}
 
 
+def tiny_paragraphs(tmp_path, paragraph: dict = PARAGRAPH):
+    """`paragraph` (SQuAD format) written as a one-line training file and read back."""
+    from qa.training_data import read_squad
+    data = tmp_path / "tiny.jsonl"
+    data.write_text(json.dumps(paragraph) + "\n", encoding="utf-8")
+    return read_squad(data)
+
+
 def test_training_runs_checkpoints_and_resumes(tmp_path):
     from qa.training import TrainConfig, fine_tune
-    from qa.training_data import make_examples, read_squad
-    data = tmp_path / "tiny.jsonl"
-    data.write_text(json.dumps(PARAGRAPH) + "\n", encoding="utf-8")
-    paragraphs = read_squad(data)
+    from qa.training_data import make_examples
+    paragraphs = tiny_paragraphs(tmp_path)
     examples = make_examples(paragraphs, per_paragraph=3, retrieved_share=1.0,
                              swapped_share=1.0)
     kinds = {e.kind for e in examples}
@@ -345,10 +351,8 @@ def test_training_runs_checkpoints_and_resumes(tmp_path):
 
 def test_a_refinement_starts_from_the_given_weights_and_resumes_only_from_them(tmp_path):
     from qa.training import TrainConfig, fine_tune
-    from qa.training_data import make_examples, read_squad
-    data = tmp_path / "tiny.jsonl"
-    data.write_text(json.dumps(PARAGRAPH) + "\n", encoding="utf-8")
-    examples = make_examples(read_squad(data), per_paragraph=3)
+    from qa.training_data import make_examples
+    examples = make_examples(tiny_paragraphs(tmp_path), per_paragraph=3)
     config = TrainConfig(batch_size=4, learning_rate=1e-12, warmup=1.0, precision="fp32")
     out = tmp_path / "refined.npz"
     fine_tune(examples, out, tmp_path / "work", config, init=READER_WEIGHTS)
@@ -364,10 +368,8 @@ def test_resumed_training_reports_the_loss_of_an_uninterrupted_run(tmp_path):
     """A run stopped and resumed equals an uninterrupted one: dropout's random state carries over,
     and every step's loss is counted once, though it is read back only at logs and checkpoints."""
     from qa.training import TrainConfig, fine_tune
-    from qa.training_data import make_examples, read_squad
-    data = tmp_path / "tiny.jsonl"
-    data.write_text(json.dumps(PARAGRAPH) + "\n", encoding="utf-8")
-    examples = make_examples(read_squad(data), per_paragraph=3, retrieved_share=1.0,
+    from qa.training_data import make_examples
+    examples = make_examples(tiny_paragraphs(tmp_path), per_paragraph=3, retrieved_share=1.0,
                              swapped_share=1.0)
     config = TrainConfig(epochs=2, batch_size=2, checkpoint_every=2, learning_rate=1e-4,
                          precision="fp32")
@@ -410,16 +412,13 @@ def test_opposite_and_negated_near_misses():
 
 
 def test_opposite_and_negated_near_misses_only_when_asked_for(tmp_path):
-    from qa.training_data import make_examples, read_squad
-    data = tmp_path / "tiny.jsonl"
+    from qa.training_data import make_examples
     context = "The bridge opened in 1932. It is the longest bridge, 503 metres long."
     qas = [{"id": "a", "question": "How long is the longest bridge?",
             "answers": [{"text": "503 metres", "answer_start": context.find("503")}]},
            {"id": "b", "question": "What did the city build?",
             "answers": [{"text": "bridge", "answer_start": 4}]}]
-    data.write_text(json.dumps({"title": "Tiny", "context": context, "qas": qas}) + "\n",
-                    encoding="utf-8")
-    paragraphs = read_squad(data)
+    paragraphs = tiny_paragraphs(tmp_path, {"title": "Tiny", "context": context, "qas": qas})
     plain = make_examples(paragraphs, per_paragraph=3, retrieved_share=1.0, swapped_share=1.0)
     assert not {"opposite", "negated"} & {e.kind for e in plain}
     examples = make_examples(paragraphs, per_paragraph=3, retrieved_share=1.0,
@@ -431,15 +430,12 @@ def test_opposite_and_negated_near_misses_only_when_asked_for(tmp_path):
 def test_near_misses_within_the_window_pass_the_constraint_check(tmp_path):
     # a year of the answer's sentence swapped for one its window states in another sentence:
     # the window holds every specific of the swapped question, so only the reader can refuse it
-    from qa.training_data import make_examples, read_squad
-    data = tmp_path / "tiny.jsonl"
+    from qa.training_data import make_examples
     context = ("Global exports reached 55 billion dollars in 2025. Exports to Germany rose "
                "sharply in 2024.")  # the answer's window: both sentences
     qas = [{"id": "a", "question": "How much did global exports reach in 2025?",
             "answers": [{"text": "55 billion dollars", "answer_start": context.find("55")}]}]
-    data.write_text(json.dumps({"title": "Tiny", "context": context, "qas": qas}) + "\n",
-                    encoding="utf-8")
-    paragraphs = read_squad(data)
+    paragraphs = tiny_paragraphs(tmp_path, {"title": "Tiny", "context": context, "qas": qas})
     assert "window_swapped" not in {e.kind for e in make_examples(paragraphs)}
     examples = make_examples(paragraphs, window_swap_share=1.0)
     swapped = [e for e in examples if e.kind == "window_swapped"]
@@ -470,15 +466,12 @@ def test_role_swaps_take_a_specific_from_the_answers_own_sentence(question, sent
 
 def test_role_swaps_are_made_only_when_asked_for_and_pass_the_constraint_check(tmp_path):
     # the answer opens its sentence, where a capital says nothing: it is a candidate still
-    from qa.training_data import make_examples, read_squad
-    data = tmp_path / "tiny.jsonl"
+    from qa.training_data import make_examples
     context = ("Exports grew in 2025. Germany has replaced the United States as the largest "
                "market. Prices fell.")
     qas = [{"id": "a", "question": "Which country replaced the United States as the largest "
             "market?", "answers": [{"text": "Germany", "answer_start": context.find("Germany")}]}]
-    data.write_text(json.dumps({"title": "Tiny", "context": context, "qas": qas}) + "\n",
-                    encoding="utf-8")
-    paragraphs = read_squad(data)
+    paragraphs = tiny_paragraphs(tmp_path, {"title": "Tiny", "context": context, "qas": qas})
     assert "sentence_swapped" not in {e.kind for e in make_examples(paragraphs)}
     examples = make_examples(paragraphs, sentence_swap_share=1.0)
     swapped = [e for e in examples if e.kind == "sentence_swapped"]
@@ -486,6 +479,7 @@ def test_role_swaps_are_made_only_when_asked_for_and_pass_the_constraint_check(t
                                              "market?"]
     assert swapped[0].answer is None and not missing_specifics(swapped[0].question,
                                                                swapped[0].window)
+
 
 def test_constraint_check_names_what_the_passage_lacks():
     assert ("year", "2024") in specifics("What was the value in 2024?")
