@@ -444,6 +444,27 @@ def test_near_misses_within_the_window_pass_the_constraint_check(tmp_path):
                                                                swapped[0].window)
 
 
+def test_the_served_window_swap_measure_pairs_each_swap_with_its_original(tmp_path, monkeypatch):
+    # scripts/served_window_swaps.py: the measure the model soup's rule is judged by
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "served_window_swaps", ROOT / "scripts" / "served_window_swaps.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "SHARE", 1.0)
+    context = ("Global exports reached 55 billion dollars in 2025. Exports to Germany rose "
+               "sharply in 2024. Prices fell.")
+    qas = [{"id": "a", "question": "How much did global exports reach in 2025?",
+            "answers": [{"text": "55 billion dollars", "answer_start": context.find("55")}]},
+           {"id": "b", "question": "What fell?",  # nothing to swap
+            "answers": [{"text": "Prices", "answer_start": context.find("Prices")}]}]
+    paragraphs = tiny_paragraphs(tmp_path, {"title": "Tiny", "context": context, "qas": qas})
+    items = [{"id": q["id"], "kind": "answer"} for q in qas] + [{"id": "a", "kind": "swapped"}]
+    assert script.window_swaps(paragraphs, items) == [
+        ("How much did global exports reach in 2025?",
+         "How much did global exports reach in 2024?")]
+
+
 @pytest.mark.parametrize("question, sentence, swapped", [
     # the roles swapped: the answer's own name takes the asked one's place
     ("Which country replaced the United States as the largest market?",
