@@ -115,6 +115,13 @@ def answer_window(paragraph: Paragraph, start: int, end: int, rng: random.Random
     return window_text(paragraph, lo, hi)
 
 
+def centred_answer_window(paragraph: Paragraph, start: int, end: int, radius: int = 1) -> str:
+    """The sentences holding [start, end) with up to `radius` neighbours on each side."""
+    first, last = answer_sentence_range(paragraph, start, end)
+    lo, hi = max(0, first - radius), min(len(paragraph.sentences) - 1, last + radius)
+    return window_text(paragraph, lo, hi)[0]
+
+
 def windows_of(paragraph: Paragraph, radius: int = 1) -> list[tuple[str, int, int]]:
     """Every sentence's centred window: (text, first sentence, last sentence)."""
     n = len(paragraph.sentences)

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qa.evaluation import f1_score  # noqa: E402
 from qa.reader_model import READER_WEIGHTS, TorchReaderModel  # noqa: E402
 from qa.reading import MAX_ANSWER_TOKENS, TOP_TOKENS  # noqa: E402
-from qa.training_data import (answer_sentence_range, answer_sentences,  # noqa: E402
-                              article_pool, held_out, pool_of, read_squad, swap_specific,
+from qa.training_data import (answer_sentences, article_pool,  # noqa: E402
+                              centred_answer_window, held_out, pool_of, read_squad, swap_specific,
                               swap_within_sentence)
 
 SQUAD = Path("../shared/squad/train.jsonl.gz")
@@ -66,9 +66,7 @@ def main(weights: Path) -> dict:
         start, end = a["answer_start"], a["answer_start"] + len(a["text"])
         if p.context[start:end] != a["text"]:
             continue
-        first, last = answer_sentence_range(p, start, end)
-        lo, hi = max(0, first - 1), min(len(p.sentences) - 1, last + 1)
-        window = p.context[p.sentences[lo][0]:p.sentences[hi][1]]
+        window = centred_answer_window(p, start, end)
         asked = {"answer": q["question"],
                  "window_swapped": swap_specific(q["question"], answer_sentences(p, start, end),
                                                  pool_of([window]), rng),

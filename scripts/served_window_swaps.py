@@ -33,7 +33,7 @@ from qa.pipeline import Pipeline  # noqa: E402
 from qa.reader_model import (READER_WEIGHTS, OnnxReaderModel, export_reader,  # noqa: E402
                              quantize_reader)
 from qa.store import DocumentStore  # noqa: E402
-from qa.training_data import (answer_sentence_range, answer_sentences, held_out,  # noqa: E402
+from qa.training_data import (answer_sentences, centred_answer_window, held_out,  # noqa: E402
                               pool_of, read_squad, swap_specific)
 
 SQUAD = Path("../shared/squad/train.jsonl.gz")
@@ -54,9 +54,7 @@ def window_swaps(paragraphs, items) -> list[tuple[str, str]]:
         start, end = a["answer_start"], a["answer_start"] + len(a["text"])
         if p.context[start:end] != a["text"]:
             continue
-        first, last = answer_sentence_range(p, start, end)
-        lo, hi = max(0, first - 1), min(len(p.sentences) - 1, last + 1)
-        window = p.context[p.sentences[lo][0]:p.sentences[hi][1]]
+        window = centred_answer_window(p, start, end)
         swapped = swap_specific(q["question"], answer_sentences(p, start, end),
                                 pool_of([window]), rng)
         if swapped:
