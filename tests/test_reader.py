@@ -465,6 +465,22 @@ def test_the_served_window_swap_measure_pairs_each_swap_with_its_original(tmp_pa
          "How much did global exports reach in 2024?")]
 
 
+def test_the_depth_speed_measure_cuts_the_shipped_reader_to_its_first_layers(torch_model):
+    # scripts/reader_depth_speed.py: the throughput a reader of fewer layers would buy
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "reader_depth_speed", ROOT / "scripts" / "reader_depth_speed.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    cut = script.cut_reader(2).state_dict()
+    assert not any(".layer.2." in n for n in cut)
+    full = torch_model.state_dict()
+    for name in ("bert.encoder.layer.1.output.dense.weight", "qa_outputs.weight",
+                 "bert.embeddings.word_embeddings.weight"):
+        assert np.array_equal(cut[name].numpy(), full[name].numpy())
+    assert script.main(["--layers", "7"]) == 2
+
+
 @pytest.mark.parametrize("question, sentence, swapped", [
     # the roles swapped: the answer's own name takes the asked one's place
     ("Which country replaced the United States as the largest market?",
