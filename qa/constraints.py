@@ -11,6 +11,7 @@ question asks for the "smallest", and never says "smallest", answers the opposit
 from __future__ import annotations
 
 import re
+from functools import cache
 
 YEAR_RE = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
 NUMBER_RE = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![\w])")
@@ -106,6 +107,53 @@ def _abbreviation_stated(value: str, parts: list[str],
     return len(initials) >= 2 and len(parts) >= 2 and initials in written
 
 
+@cache
+def country_forms() -> dict[str, frozenset[int]]:
+    """Each way of naming a country, lower case, with the countries it names (indexes): the
+    name, the demonym and the alternative spellings ("United States", "American", "USA", "US")
+    from the countryinfo package's data. Empty if the package is missing."""
+    try:
+        from countryinfo import all_countries
+    except ImportError:
+        return {}
+    forms: dict[str, set[int]] = {}
+    for i, country in enumerate(all_countries()):
+        names = [country.name(), country.demonym(), *country.alt_spellings()]
+        for form in names:
+            if form and form.isascii() and len(form) >= 2:
+                forms.setdefault(form.lower(), set()).add(i)
+    return {form: frozenset(ids) for form, ids in forms.items()}
+
+
+@cache
+def _forms_of_countries() -> dict[int, tuple[str, ...]]:
+    out: dict[int, list[str]] = {}
+    for form, ids in country_forms().items():
+        for i in ids:
+            out.setdefault(i, []).append(form)
+    return {i: tuple(forms) for i, forms in out.items()}
+
+
+def _country_stated(value: str, words: set[str], written: set[str]) -> bool:
+    """Whether a name of a country (`value`: "American", "United States", "USA") is stated by
+    another of its forms: a form of words by all of them ("America" by "United States of
+    America"; a word also in the plural, "Americans"), a code of capitals by the
+    same written as an abbreviation ("US" by "U.S." or "US", never by the word "us")."""
+    ids = country_forms().get(value.lower())
+    if not ids:
+        return False
+    by_country = _forms_of_countries()
+    for i in ids:
+        for form in by_country[i]:
+            parts = _name_words(form)
+            if len(form) <= 3 and form.isalpha():
+                if form in written:
+                    return True
+            elif parts and all(p in words or p + "s" in words for p in parts):
+                return True
+    return False
+
+
 def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
     """missing_specifics for a question's `specifics`, found once and checked against several
     contexts."""
@@ -127,8 +175,15 @@ def missing_from(required: list[tuple[str, str]], context: str) -> list[str]:
                 continue
             if abbreviations is None:
                 abbreviations = _abbreviations(context)
-            if not _abbreviation_stated(value, parts, abbreviations):
-                missing.append(value)
+            if _abbreviation_stated(value, parts, abbreviations):
+                continue
+            # a country named another way ("American" by "U.S."), as the whole name or as the
+            # words of it the context lacks ("American officials")
+            unstated = [p for p in parts if not _word_stated(p, words)]
+            if _country_stated(value, words, abbreviations[0]) or all(
+                    _country_stated(p, words, abbreviations[0]) for p in unstated):
+                continue
+            missing.append(value)
         elif value.replace(",", "").lower() not in digits:
             missing.append(value)
     return missing

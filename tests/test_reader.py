@@ -554,6 +554,25 @@ def test_a_name_is_stated_by_its_abbreviation_or_initialism(question, context, m
     assert missing_specifics(question, context) == missing
 
 
+@pytest.mark.parametrize("question, context, missing", [
+    # a country is stated by its demonym, its name or its other spellings
+    ("What did American officials say?", "U.S. officials said no.", []),
+    ("What did American officials say?", "Officials of the United States said no.", []),
+    ("What did the USA say?", "Americans said no.", []),
+    ("When did China reply?", "Chinese officials replied in May.", []),
+    ("What did the British say?", "The UK said no.", []),
+    ("What did the Dutch say?", "Holland said no.", []),
+    # another country, or the plain word "us", states nothing
+    ("What did the British say?", "The French said no.", ["British"]),
+    ("What did American officials say?", "They wrote to us.", ["American"]),
+    ("What did Turkmenistan say?", "The Turkish envoy said no.", ["Turkmenistan"]),
+])
+def test_a_country_is_stated_by_any_of_its_forms(question, context, missing):
+    """"American" asked of a text that writes "U.S." is not a near-miss (countryinfo's names,
+    demonyms and alternative spellings)."""
+    assert missing_specifics(question, context) == missing
+
+
 @pytest.mark.parametrize("question", ["What did the US agree to suspend?",
                                       "What did the United States agree to suspend?"])
 def test_the_us_asked_of_the_article_which_writes_u_s_is_not_refused_for_it(pipeline, question):
