@@ -108,30 +108,30 @@ def _abbreviation_stated(value: str, parts: list[str],
 
 
 @cache
-def country_forms() -> dict[str, frozenset[int]]:
-    """Each way of naming a country, lower case, with the countries it names (indexes): the
-    name, the demonym and the alternative spellings ("United States", "American", "USA", "US")
-    from the countryinfo package's data. Empty if the package is missing."""
+def country_forms() -> tuple[dict[str, frozenset[int]],
+                             dict[int, tuple[tuple[bool, tuple[str, ...]], ...]]]:
+    """Each way of naming a country, lower case, with the countries it names (indexes), and
+    each country's forms as (is a code of capitals, its words): (False, ("united", "states")),
+    (True, ("us",)). The forms are the name, the demonym and the alternative spellings from the
+    countryinfo package's data; empty if the package is missing. Built once a process (the
+    reader builds it at start-up, not the first question)."""
     try:
         from countryinfo import all_countries
     except ImportError:
-        return {}
-    forms: dict[str, set[int]] = {}
+        return {}, {}
+    ids_of: dict[str, set[int]] = {}
     for i, country in enumerate(all_countries()):
-        names = [country.name(), country.demonym(), *country.alt_spellings()]
-        for form in names:
+        for form in (country.name(), country.demonym(), *country.alt_spellings()):
             if form and form.isascii() and len(form) >= 2:
-                forms.setdefault(form.lower(), set()).add(i)
-    return {form: frozenset(ids) for form, ids in forms.items()}
-
-
-@cache
-def _forms_of_countries() -> dict[int, tuple[str, ...]]:
-    out: dict[int, list[str]] = {}
-    for form, ids in country_forms().items():
+                ids_of.setdefault(form.lower(), set()).add(i)
+    forms_of: dict[int, list[tuple[bool, tuple[str, ...]]]] = {}
+    for form, ids in ids_of.items():
+        code = len(form) <= 3 and form.isalpha()
+        entry = (code, (form,) if code else tuple(_name_words(form)))
         for i in ids:
-            out.setdefault(i, []).append(form)
-    return {i: tuple(forms) for i, forms in out.items()}
+            forms_of.setdefault(i, []).append(entry)
+    return ({form: frozenset(ids) for form, ids in ids_of.items()},
+            {i: tuple(forms) for i, forms in forms_of.items()})
 
 
 def _country_stated(value: str, words: set[str], written: set[str]) -> bool:
@@ -139,15 +139,11 @@ def _country_stated(value: str, words: set[str], written: set[str]) -> bool:
     another of its forms: a form of words by all of them ("America" by "United States of
     America"; a word also in the plural, "Americans"), a code of capitals by the
     same written as an abbreviation ("US" by "U.S." or "US", never by the word "us")."""
-    ids = country_forms().get(value.lower())
-    if not ids:
-        return False
-    by_country = _forms_of_countries()
-    for i in ids:
-        for form in by_country[i]:
-            parts = _name_words(form)
-            if len(form) <= 3 and form.isalpha():
-                if form in written:
+    ids_of, forms_of = country_forms()
+    for i in ids_of.get(value.lower(), ()):
+        for code, parts in forms_of[i]:
+            if code:
+                if parts[0] in written:
                     return True
             elif parts and all(p in words or p + "s" in words for p in parts):
                 return True

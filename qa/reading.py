@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .calibration import Calibration
-from .constraints import contradicted, missing_from, specifics
+from .constraints import contradicted, country_forms, missing_from, specifics
 from .reader_model import WindowLogits
 from .retrieval import RetrievedSentence
 from .segmentation import ABBREVIATIONS, heading_label, lead_texts
@@ -291,6 +291,7 @@ class Reader:
         self.threshold = calibration.threshold if min_confidence is None else min_confidence
         self.depth = calibration.depth if depth is None else depth
         self.leads = lead_texts(store.documents, store.sentences)
+        country_forms()  # the constraint check's table, built here rather than by a question
 
     def context_of(self, window: Window) -> str:
         """The text a window stands in: its document's title, its section and itself."""
