@@ -48,7 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
-from .reading import READ_DEPTH, windows_for
+from .calibration import READ_DEPTH
+from .reading import windows_for
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_synthetic_corpus.py"

@@ -19,13 +19,76 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import (CONSTRAINT_FEATURES, FEATURES, Calibration, Trees, best_threshold,
-                          fit_platt, fit_trees)
+from .calibration import CONSTRAINT_FEATURES, FEATURES, READ_DEPTH, Calibration, Trees
 from .evaluation import f1_score
 
 MAX_ARTICLES = 25  # all of them: training_data.held_out keeps 25 SQuAD articles out
 MAX_QUESTIONS_PER_ARTICLE = 150
 FOLDS = 4
+
+
+# Fitted on some 40,000 candidate rows: shallow trees, a slow rate, leaves of 40 rows at least.
+TREE_SETTINGS = dict(n_estimators=200, learning_rate=0.05, max_depth=3, min_samples_leaf=40)
+
+
+def fit_trees(rows: np.ndarray, targets: np.ndarray, columns: list[int] | None = None,
+              seed: int = 0) -> Trees:
+    """A gradient-boosted tree ensemble whose score is the log-odds of a candidate's `targets`:
+    1 right, 0 wrong, or in between (a candidate's F1, learned as a soft target: each row
+    counts as right with weight F1 and as wrong with weight 1 - F1); `columns` keeps only those
+    features."""
+    from sklearn.ensemble import GradientBoostingClassifier
+    cols = list(range(rows.shape[1])) if columns is None else list(columns)
+    rows = np.asarray(rows, dtype=np.float32)
+    targets = np.clip(np.asarray(targets, dtype=np.float64), 0.0, 1.0)
+    both = np.concatenate([rows, rows])
+    labels = np.r_[np.ones(len(rows), dtype=int), np.zeros(len(rows), dtype=int)]
+    weights = np.r_[targets, 1.0 - targets]
+    kept = weights > 0
+    model = GradientBoostingClassifier(**TREE_SETTINGS, random_state=seed)
+    model.fit(both[kept][:, cols], labels[kept], sample_weight=weights[kept])
+    fitted = [e[0].tree_ for e in model.estimators_]
+    width = max(t.node_count for t in fitted)
+
+    def padded(values, fill):
+        return [list(v) + [fill] * (width - len(v)) for v in values]
+
+    rate = model.learning_rate
+    trees = Trees(
+        feature=padded([[cols[f] if f >= 0 else 0 for f in t.feature] for t in fitted], 0),
+        threshold=padded([[float(x) for x in t.threshold] for t in fitted], 0.0),
+        left=padded([[int(x) for x in t.children_left] for t in fitted], -1),
+        right=padded([[int(x) for x in t.children_right] for t in fitted], -1),
+        value=padded([[float(rate * x) for x in t.value[:, 0, 0]] for t in fitted], 0.0),
+        baseline=0.0)
+    first = rows[:1]
+    trees.baseline = float(model.decision_function(first[:, cols])[0] - trees.scores(first)[0])
+    return trees
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+    if len(set(labels.tolist())) < 2:
+        return 1.0, 0.0
+    model = LogisticRegression(C=100.0, max_iter=1000)
+    model.fit(logits.reshape(-1, 1), labels)
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
+def best_threshold(confidence: np.ndarray, f1_if_answered: np.ndarray,
+                   answerable: np.ndarray, allowed: np.ndarray | None = None
+                   ) -> tuple[float, float]:
+    """(threshold, mean F1) maximising SQuAD-2 F1: an answer scores its F1, an abstention 1
+    on an unanswerable question and 0 on an answerable one. `allowed` False: refused anyway."""
+    best = (0.5, -1.0)
+    for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
+        answered = confidence >= t
+        if allowed is not None:
+            answered &= allowed
+        f1 = np.where(answered, f1_if_answered, (~answerable).astype(float)).mean()
+        if f1 > best[1] + 1e-9:
+            best = (float(t), float(f1))
+    return best
 
 
 def log(message: str) -> None:
@@ -81,7 +144,6 @@ def calibration_corpus(paragraphs, folder: Path, seed: int = 0):
 
 def collect(pipeline, items) -> list[dict]:
     """Per question: its candidates' feature rows and F1s, as the reader scores them."""
-    from .reading import READ_DEPTH
     reader = pipeline.reader
     out = []
     for item in items:
@@ -248,13 +310,12 @@ def name(depth: int, int8: bool) -> str:
 
 
 def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibration:
-    from .calibration import CALIBRATION_PATH
     from .config import Settings
     from .embedding import Embedder
     from .errors import QAError
     from .indexing import build_index
     from .pipeline import Pipeline
-    from .reader_model import OnnxReaderModel, export_reader, quantize_reader
+    from .reader_model import CALIBRATION_PATH, OnnxReaderModel, export_reader, quantize_reader
     from .store import DocumentStore
     started = time.time()
     folder = Path(work) / "calibration"
@@ -320,3 +381,9 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibrat
     log(f"calibration: chose {calibration.measured['chosen']}, threshold "
         f"{calibration.threshold:.2f}; wrote {CALIBRATION_PATH} ({time.time() - started:.0f} s)")
     return calibration
+
+
+def calibrate(paragraphs, weights: Path, work: Path, settings) -> Calibration:
+    """Fit the calibration on held-out training articles and write it to CALIBRATION_PATH.
+    See run_calibration."""
+    return run_calibration(paragraphs, weights, work, settings)

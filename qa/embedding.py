@@ -46,7 +46,7 @@ class Embedder:
         (weights, configuration, tokenizer). Keys the embedding cache."""
         if getattr(self, "_identity", None) is None:
             import hashlib
-            from .loading import file_sha256
+            from .hashing import file_sha256
             digest = hashlib.sha256()
             folder = Path(self.model_path)
             for path in sorted(p for p in folder.rglob("*") if p.is_file()

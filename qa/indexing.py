@@ -8,13 +8,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .calibration import served_int8
 from .embedding import QUERY_ENCODER_FILE, Embedder
 from .embedding_cache import EmbeddingCache
 from .errors import CorpusError, CorpusIncomplete, ModelUnavailable
 from .formats import excerpt
-from .loading import CorpusLoad, SkippedFile, file_sha256, read_corpus, require_documents
-from .reader_model import READER_ONNX, reader_export, reader_is_current
+from .hashing import file_sha256
+from .loading import CorpusLoad, SkippedFile, read_corpus, require_documents
+from .reader_model import READER_ONNX, reader_export, reader_is_current, served_int8
 from .segmentation import boilerplate_lines, make_passages, search_texts, split_sentences
 from .store import MANIFEST, DocumentStore
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from . import formats
 from .errors import CorpusError
 from .formats import ExtractionError
+from .lines import derive_dateline, is_boilerplate, is_heading
 from .types import Document
 
 DOCUMENT_SUFFIXES = formats.SUFFIXES
@@ -88,15 +89,6 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The document files of a corpus folder, in a stable order."""
     return scan_corpus(corpus_dir)[0]
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks (index files, model weights)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
@@ -204,7 +196,6 @@ def read_metadata(path: Path, root: Path | None = None) -> dict:
 def derive_title(text: str, path: Path) -> str:
     """The first line (past page furniture) when it reads as a heading, else the file name: a
     text that starts with a paragraph is named by its file, not by its first sentence."""
-    from .segmentation import is_boilerplate, is_heading
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
         if not line or is_boilerplate(line):
@@ -213,23 +204,6 @@ def derive_title(text: str, path: Path) -> str:
             return line
         break
     return path.stem.replace("_", " ")
-
-
-def derive_dateline(text: str, lines: int = 8) -> tuple[str | None, str | None]:
-    """Date and publisher (byline) from a dateline among the first few lines ("Oct 31, 2025 |
-    BAKTH"), else (None, None)."""
-    from .segmentation import is_boilerplate, parse_dateline
-    seen = 0
-    for line in text.splitlines():
-        if is_boilerplate(line):
-            continue
-        found = parse_dateline(line)
-        if found:
-            return found
-        seen += 1
-        if seen == lines:
-            break
-    return None, None
 
 
 def _text_or_none(value) -> str | None:

@@ -16,9 +16,9 @@ from pathlib import Path
 from .config import Settings
 from .embedding import Embedder, load_query_encoder
 from .errors import BadQuestion, IndexCorrupt, IndexMissing, IndexStale, QAError
-from .calibration import Calibration, served_int8
-from .reader_model import load_reader_model, reader_is_current
-from .reading import READ_DEPTH, Reader
+from .calibration import READ_DEPTH, Calibration
+from .reader_model import load_reader_model, reader_is_current, served_int8
+from .reading import Reader
 from .retrieval import HybridRetriever
 from .store import DocumentStore
 from .types import Answer

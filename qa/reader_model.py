@@ -9,6 +9,7 @@ network to ONNX beside the index, and serving runs that file with ONNX Runtime.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from .errors import ModelUnavailable
 logger = logging.getLogger(__name__)
 
 READER_WEIGHTS = Path(__file__).with_name("reader_weights.npz")
+# The confidence model fitted to these weights (qa/calibration.py reads it)
+CALIBRATION_PATH = Path(__file__).with_name("reader_calibration.json")
 READER_ONNX = "reader.onnx"
 MAX_TOKENS = 256  # question and window together; a longer window is cut at the end
 ONNX_MAX_DIFF = 2e-3  # largest acceptable |onnx - torch| logit difference
@@ -206,7 +209,7 @@ class OnnxReaderModel:
 
 def weights_digest(weights: Path = READER_WEIGHTS) -> str:
     """sha256 of the weights file: an index's exported reader records the weights it came from."""
-    from .loading import file_sha256
+    from .hashing import file_sha256
     return file_sha256(Path(weights))
 
 
@@ -323,6 +326,18 @@ def reader_is_current(manifest: dict, weights: Path = READER_WEIGHTS,
     if recorded.get("int8") and recorded.get("int8_recipe") != INT8_RECIPE:
         return False  # quantized another way: export it again
     return recorded["weights_sha256"] == weights_digest(weights)
+
+
+def served_int8(choice: bool | None = None, calibration: Path = CALIBRATION_PATH) -> bool:
+    """Whether an index gets the int8 reader: `choice` (QA_READER_PRECISION), else what
+    calibration chose (the "int8" of the calibration fitted to these weights)."""
+    if choice is not None:
+        return choice
+    try:
+        return json.loads(Path(calibration).read_text(encoding="utf-8")).get("int8", False)
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelUnavailable(f"reader calibration {calibration} is missing or unreadable "
+                               f"({exc}): run `make train`") from exc
 
 
 def load_reader_model(index_dir: Path, threads: int = 0, weights: Path = READER_WEIGHTS):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .calibration import Calibration
+from .calibration import READ_DEPTH, Calibration
 from .constraints import contradicted, country_forms, missing_from, specifics
 from .reader_model import WindowLogits
 from .retrieval import RetrievedSentence
@@ -32,7 +32,6 @@ from .store import DocumentStore
 from .text import content_stems
 from .types import Answer, Citation, Span
 
-READ_DEPTH = 5  # the most retrieved sentences whose windows the reader reads (see Calibration.depth)
 MAX_WINDOW_SENTENCES = 5  # overlapping passages merge into one window up to this size
 MAX_ANSWER_TOKENS = 30
 TOP_TOKENS = 20  # start and end tokens paired per window

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
+from .lines import derive_dateline, is_boilerplate, is_heading, parse_dateline
 from .types import Document, Passage, Sentence
 
 # Abbreviations Punkt must not end a sentence on (lower case, without the final period).
@@ -17,24 +18,12 @@ jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp dept gov gen co
 rev approx est ca pp op cf al ed eds univ assn bros
 """.split())
 
-MONTHS = frozenset("jan feb mar apr may jun jul aug sep sept oct nov dec january february march "
-                   "april june july august september october november december".split())
-HEADING_MAX_WORDS = 15
 # A longer "sentence" (a line without sentence punctuation: a list, a table row, a transcript)
 # is cut into pieces of at most this many words, at a clause boundary where there is one: the
 # embedding model reads 256 tokens, and the reader a window of three sentences in 256.
 SENTENCE_MAX_WORDS = 100
 CLAUSE_END = tuple(",;:)]—–")
 LEAD_MAX_CHARS = 1200
-SENTENCE_END = tuple('.!?:;"”’)\'')
-NAVIGATION_WORDS = frozenset("home news previous next post posts share menu search login "
-                             "subscribe back top related tags print email".split())
-BREADCRUMB_RE = re.compile(r"^\s*[\w ]+\s*>(\s*[\w ]*\s*>?)*\s*$")
-NUMBERED_HEADING_RE = re.compile(r"^\s*(#{1,6}\s+|\d{1,2}(\.\d+)*[.)]?\s+)\S")
-# A dateline: "Oct 31, 2025 |BAKTH", "31 October 2025 - Reuters", "2025-10-31"
-DATELINE_RE = re.compile(
-    r"^\s*(?P<date>(?P<m1>[A-Za-z]{3,9})\.? \d{1,2}, \d{4}|\d{1,2} (?P<m2>[A-Za-z]{3,9})\.? \d{4}"
-    r"|\d{4}-\d{2}-\d{2})\s*(?:[|·•—–-]\s*(?P<byline>[^|·•]{1,60}?))?\s*$")
 
 
 @lru_cache(maxsize=1)
@@ -43,37 +32,6 @@ def sentence_splitter() -> PunktSentenceTokenizer:
     params = PunktParameters()
     params.abbrev_types = set(ABBREVIATIONS)
     return PunktSentenceTokenizer(params)
-
-
-def is_boilerplate(line: str) -> bool:
-    """Page furniture such as breadcrumbs ("Home>News >") and navigation ("Previous Post")."""
-    stripped = line.strip()
-    if not stripped:
-        return True
-    if BREADCRUMB_RE.match(stripped):
-        return True
-    words = re.findall(r"[A-Za-z]+", stripped)
-    return bool(words) and len(words) <= 8 and all(w.lower() in NAVIGATION_WORDS for w in words)
-
-
-def is_heading(line: str) -> bool:
-    """A short line that does not end like a sentence, or a numbered / markdown heading."""
-    stripped = line.strip()
-    if NUMBERED_HEADING_RE.match(stripped) and len(stripped.split()) <= HEADING_MAX_WORDS \
-            and not stripped.endswith((".", "?", "!")):
-        return True
-    return len(stripped.split()) <= HEADING_MAX_WORDS and not stripped.endswith(SENTENCE_END)
-
-
-def parse_dateline(line: str) -> tuple[str, str | None] | None:
-    """(date, byline or None) if the line is a dateline, else None."""
-    match = DATELINE_RE.match(line)
-    if not match:
-        return None
-    month = (match.group("m1") or match.group("m2") or "").lower()
-    if month and month not in MONTHS:
-        return None
-    return match.group("date"), match.group("byline") or None
 
 
 # What a document's dateline means, said in the words people ask about it with: a line such as
@@ -86,7 +44,6 @@ def search_texts(documents, pieces) -> list[str]:
     """What retrieval matches each sentence or passage by (its vectors and lexical index): its
     text, and for its document's own dateline also what the line means. Answers and citations
     always use the text itself."""
-    from .loading import derive_dateline
     dates = {d.doc_id: derive_dateline(d.text)[0] for d in documents}
     return [search_text(p.text, dates[p.doc_id]) for p in pieces]
 

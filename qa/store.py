@@ -19,7 +19,8 @@ import faiss
 import numpy as np
 
 from .errors import IndexCorrupt, IndexMissing, IndexStale
-from .loading import corpus_fingerprint, file_sha256
+from .hashing import file_sha256
+from .loading import corpus_fingerprint
 from .segmentation import search_texts
 from .text import content_stems
 from .types import Document, Passage, Sentence

@@ -108,7 +108,7 @@ def run_training(args, settings: Settings) -> int:
         log(f"fine-tuned in {(time.time() - started) / 60:.1f} min; calibrate with "
             "--skip-fine-tune")
         return 0
-    from .calibration import calibrate
+    from .calibration_run import calibrate
     calibrate(heldout, out, Path(args.work), settings)
     log(f"done in {(time.time() - started) / 60:.1f} min")
     return 0

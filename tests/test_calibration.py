@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from qa.calibration import (CALIBRATION_PATH, FEATURES, TREE_SETTINGS, Calibration, Trees,
-                            fit_trees)
+from qa.calibration import CALIBRATION_PATH, FEATURES, Calibration, Trees
+from qa.calibration_run import TREE_SETTINGS, fit_trees
 from qa.errors import ModelUnavailable
 
 

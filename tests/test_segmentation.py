@@ -5,9 +5,9 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from qa.segmentation import (LEAD_MAX_CHARS, SENTENCE_MAX_WORDS, cut_long, is_boilerplate,
-                             lead_texts, make_passages, parse_dateline, search_texts,
-                             split_sentences)
+from qa.lines import is_boilerplate, parse_dateline
+from qa.segmentation import (LEAD_MAX_CHARS, SENTENCE_MAX_WORDS, cut_long, lead_texts,
+                             make_passages, search_texts, split_sentences)
 from qa.types import Document
 
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..config import Settings
+from .current import EXTENSION, get_pipeline  # noqa: F401  (qa.web.get_pipeline)
 
 logger = logging.getLogger(__name__)
-
-EXTENSION = "qa"
 
 # No inline scripts or styles anywhere: every script and style sheet is a file under /static.
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -72,16 +71,6 @@ def create_app(pipeline=None, settings: Settings | None = None,
     app.register_error_handler(Exception, _handle_unexpected_error)
     app.after_request(_add_security_headers)
     return app
-
-
-def get_pipeline():
-    """The pipeline of the current app (the newest loaded index, see LivePipeline).
-
-    Fixed for the whole request, so one response never mixes two index versions.
-    """
-    if "qa_pipeline" not in g:
-        g.qa_pipeline = current_app.extensions[EXTENSION].current()
-    return g.qa_pipeline
 
 
 def wants_json() -> bool:

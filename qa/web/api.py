@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from ..errors import BadQuestion, QAError
 from ..pipeline import validate_question, validate_top_k
-from . import get_pipeline
+from .current import get_pipeline
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")

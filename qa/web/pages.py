@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
 
-from . import get_pipeline
+from .current import get_pipeline
 from .api import answer_record, find_document
 
 bp = Blueprint("pages", __name__)
