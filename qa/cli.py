@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="SQuAD-format training paragraphs (.jsonl or .jsonl.gz)")
     p.add_argument("--bench-train", type=Path, default=Path("../shared/bench/train"),
                    help="extra training corpus with gold.jsonl ('' to skip)")
-    p.add_argument("--out", type=Path, help="weights file (default qa/reader_weights.npz)")
+    p.add_argument("--out", type=Path,
+                   help="weights file (default qa/models/reader_weights.npz)")
     p.add_argument("--work", type=Path, default=Path(".cache/reader-train"),
                    help="checkpoints and intermediate files (a run resumes from here)")
     p.add_argument("--fresh", action="store_true", help="ignore an earlier checkpoint")
@@ -149,9 +150,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_build(args, settings: Settings) -> int:
-    from .embedding import Embedder
-    from .indexing import build_index
+    from .models.embedding import Embedder
     from .progress import Progress
+    from .store.indexing import build_index
     report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path),
                          max_file_bytes=settings.max_file_bytes, strict=args.strict,
                          progress=Progress(), int8=settings.reader_int8)
@@ -234,7 +235,7 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from .serve import serve
+    from .web.server import serve
     serve(settings, rebuild=args.rebuild)
     return 0
 
@@ -254,7 +255,7 @@ def cmd_bench(args, settings: Settings) -> int:
 
 
 def cmd_train(args, settings: Settings) -> int:
-    from .train_reader import run_training
+    from .training.command import run_training
     return run_training(args, settings)
 
 

@@ -14,13 +14,13 @@ from collections import OrderedDict
 from pathlib import Path
 
 from .config import Settings
-from .embedding import Embedder, load_query_encoder
 from .errors import BadQuestion, IndexCorrupt, IndexMissing, IndexStale, QAError
-from .calibration import READ_DEPTH, Calibration
-from .reader_model import load_reader_model, reader_is_current, served_int8
-from .reading import Reader
+from .models.embedding import Embedder, load_query_encoder
+from .models.reader_model import load_reader_model, reader_is_current, served_int8
+from .reader.confidence import READ_DEPTH, Calibration
+from .reader.reading import Reader
 from .retrieval import HybridRetriever
-from .store import DocumentStore
+from .store.document_store import DocumentStore
 from .types import Answer
 
 
@@ -98,7 +98,7 @@ class Pipeline:
         except (IndexMissing, IndexStale, IndexCorrupt):
             if not rebuild:
                 raise
-            from .indexing import build_index
+            from .store.indexing import build_index
             embedder = embedder or Embedder(settings.model_path)
             build_index(settings.corpus_dir, settings.index_dir, embedder,
                         max_file_bytes=settings.max_file_bytes, int8=settings.reader_int8)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .store import DocumentStore
+from .store.document_store import DocumentStore
 from .text import content_stems
 
 RRF_K = 60

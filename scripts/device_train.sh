@@ -2,9 +2,9 @@
 # Fine-tune the reader on a lent GPU machine (the `device` tool), then calibrate here on the CPU.
 #
 #   scripts/device_train.sh prepare   # here: fills .device/ (ignored by git, ~55 MB)
-#   device run: bash scripts/device_train.sh gpu   (carry: .device; move qa/reader_weights.npz
+#   device run: bash scripts/device_train.sh gpu   (carry: .device; move qa/models/reader_weights.npz
 #               out of the tree first: what travels is capped at 64 MiB)
-#   cat <files_at>/part-* > qa/reader_weights.npz; python -m qa train --skip-fine-tune
+#   cat <files_at>/part-* > qa/models/reader_weights.npz; python -m qa train --skip-fine-tune
 #   device run: DEADLINE=560 bash scripts/device_train.sh variants 'e2:--epochs 2' 'e3:--epochs 3'
 #               trains up to two variants side by side (a process each; the loop is bound by
 #               Python, so two share one GPU at almost full speed each); a variant still running

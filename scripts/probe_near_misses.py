@@ -1,7 +1,7 @@
 """Does a reader tell answerable questions from near-misses? A probe on held-out training
 articles, the window given (the answer's sentence and its neighbours): 500 answerable
 questions, their swaps within the window, their article-wide swaps and their swaps within the
-answer's sentence (role swaps; qa/training_data.py).
+answer's sentence (role swaps; qa/training/examples.py).
 "null wins": the window's "no answer" score beats its best span; AUC: how well best span
 minus "no answer" tells the answerable questions from each kind of swap.
 
@@ -20,11 +20,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.evaluation import f1_score  # noqa: E402
-from qa.reader_model import READER_WEIGHTS, TorchReaderModel  # noqa: E402
-from qa.reading import MAX_ANSWER_TOKENS, TOP_TOKENS  # noqa: E402
-from qa.training_data import (answer_sentences, article_pool,  # noqa: E402
-                              centred_answer_window, held_out, pool_of, read_squad, swap_specific,
-                              swap_within_sentence)
+from qa.models.reader_model import READER_WEIGHTS, TorchReaderModel  # noqa: E402
+from qa.reader.reading import MAX_ANSWER_TOKENS, TOP_TOKENS  # noqa: E402
+from qa.training.examples import (answer_sentences, article_pool,  # noqa: E402
+                                  centred_answer_window, held_out, pool_of, read_squad,
+                                  swap_specific, swap_within_sentence)
 
 SQUAD = Path("../shared/squad/train.jsonl.gz")
 ANSWERABLE = 500

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.bench import _retrieve, _window_texts, load_questions  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.reader_model import (READER_WEIGHTS, OnnxReaderModel, TorchReaderModel,  # noqa: E402
-                             base_model_path, export_reader, quantize_reader)
+from qa.models.reader_model import (READER_WEIGHTS, OnnxReaderModel, TorchReaderModel,  # noqa: E402
+                                    base_model_path, export_reader, quantize_reader)
 
 
 def cut_reader(layers: int, weights: Path = READER_WEIGHTS):

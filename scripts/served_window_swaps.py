@@ -23,18 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.calibration import CALIBRATION_PATH, Calibration  # noqa: E402
-from qa.calibration_run import calibration_corpus  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embedding import Embedder  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.indexing import build_index  # noqa: E402
+from qa.models.embedding import Embedder  # noqa: E402
+from qa.models.reader_model import (CALIBRATION_PATH, READER_WEIGHTS, OnnxReaderModel,  # noqa: E402
+                                    export_reader, quantize_reader)
 from qa.pipeline import Pipeline  # noqa: E402
-from qa.reader_model import (READER_WEIGHTS, OnnxReaderModel, export_reader,  # noqa: E402
-                             quantize_reader)
-from qa.store import DocumentStore  # noqa: E402
-from qa.training_data import (answer_sentences, centred_answer_window, held_out,  # noqa: E402
-                              pool_of, read_squad, swap_specific)
+from qa.reader.confidence import Calibration  # noqa: E402
+from qa.store.document_store import DocumentStore  # noqa: E402
+from qa.store.indexing import build_index  # noqa: E402
+from qa.training.calibrate import calibration_corpus  # noqa: E402
+from qa.training.examples import (answer_sentences, centred_answer_window, held_out,  # noqa: E402
+                                  pool_of, read_squad, swap_specific)
 
 SQUAD = Path("../shared/squad/train.jsonl.gz")
 SHARE = 0.3

@@ -17,14 +17,14 @@ CORPUS = ROOT / "corpus"
 @pytest.fixture(scope="session")
 def embedder():
     """The embedding model, loaded once (about 3 s)."""
-    from qa.embedding import Embedder
+    from qa.models.embedding import Embedder
     return Embedder()
 
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory, embedder) -> Path:
     """An index of corpus/ built once per session in a temporary folder."""
-    from qa.indexing import build_index
+    from qa.store.indexing import build_index
     path = tmp_path_factory.mktemp("qa-index") / "index"
     build_index(CORPUS, path, embedder)
     return path
@@ -49,7 +49,7 @@ def run(monkeypatch, embedder, capsys):
     (exit code, stdout, stderr)."""
     from qa import cli
     monkeypatch.setattr("qa.pipeline.Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("qa.embedding.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("qa.models.embedding.Embedder", lambda *a, **k: embedder)
     for var in ("QA_INDEX", "QA_CORPUS", "QA_MODEL_PATH", "QA_TOP_K", "QA_MAX_FILE_MB"):
         monkeypatch.delenv(var, raising=False)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from qa import bench, store
+from qa import bench
+from qa.store import document_store as store
 
 
 def test_synthetic_corpus(tmp_path):

@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from qa.calibration import CALIBRATION_PATH, FEATURES, Calibration, Trees
-from qa.calibration_run import TREE_SETTINGS, fit_trees
 from qa.errors import ModelUnavailable
+from qa.models.reader_model import CALIBRATION_PATH
+from qa.reader.confidence import FEATURES, Calibration, Trees
+from qa.training.calibrate import TREE_SETTINGS, fit_trees
 
 
 def _data(n=2000, seed=0):
@@ -84,7 +85,7 @@ def test_a_calibration_file_for_other_features_names_the_fix(tmp_path, content, 
 
 
 def test_calibration_prefers_the_hard_rule_and_the_cheaper_variant_within_tolerance():
-    from qa.calibration_run import TOLERANCE, choose_depth, choose_int8, name, served_rule
+    from qa.training.calibrate import TOLERANCE, choose_depth, choose_int8, name, served_rule
 
     def variant(hard, feature):
         return {"constraint_as_hard_rule": {"f1": hard},
@@ -109,7 +110,7 @@ def test_calibration_prefers_the_hard_rule_and_the_cheaper_variant_within_tolera
 def test_the_served_threshold_is_chosen_on_out_of_fold_confidences():
     """Each question's confidence comes from the model fitted without its article, and the
     threshold is the best one over those."""
-    from qa.calibration_run import FOLDS, fit, oof_threshold, out_of_fold, top_outcomes
+    from qa.training.calibrate import FOLDS, fit, oof_threshold, out_of_fold, top_outcomes
     rng = np.random.default_rng(0)
     questions = []
     for i in range(240):

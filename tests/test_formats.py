@@ -12,10 +12,10 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from qa.formats import extract, one_line
-from qa.formats.pdf import _joint
-from qa.loading import read_corpus
-from qa.segmentation import make_passages, split_sentences
+from qa.documents.formats import extract, one_line
+from qa.documents.formats.pdf import _joint
+from qa.documents.loading import read_corpus
+from qa.documents.segmentation import make_passages, split_sentences
 
 from conftest import CORPUS, ROOT
 
@@ -161,8 +161,8 @@ QUESTIONS = [
 def format_pipelines(tmp_path_factory, embedder, pipeline):
     """One index per fixture (the session index holds corpus/article.txt)."""
     from qa.config import Settings
-    from qa.indexing import build_index
     from qa.pipeline import Pipeline
+    from qa.store.indexing import build_index
     out = {}
     for name in FURNITURE:
         corpus = tmp_path_factory.mktemp(name.replace(".", "-")) / "corpus"

@@ -102,9 +102,9 @@ VERSIONS = {
 
 def test_rebuild_while_serving_swaps_atomically(tmp_path, embedder):
     from qa.config import Settings
-    from qa.indexing import build_index
-    from qa.loading import corpus_fingerprint
+    from qa.documents.loading import corpus_fingerprint
     from qa.pipeline import LivePipeline, Pipeline
+    from qa.store.indexing import build_index
     from qa.web import create_app
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
@@ -163,8 +163,8 @@ def test_rebuild_while_serving_swaps_atomically(tmp_path, embedder):
 
 def test_a_corrupt_rebuild_keeps_the_old_index_serving(tmp_path, embedder):
     from qa.config import Settings
-    from qa.indexing import build_index
     from qa.pipeline import LivePipeline, Pipeline
+    from qa.store.indexing import build_index
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -203,8 +203,8 @@ def test_cli_json_and_api_give_the_same_record(client, pipeline, capsys, monkeyp
 def test_a_corrupt_index_is_rebuilt_when_asked(tmp_path, embedder):
     from qa.config import Settings
     from qa.errors import IndexCorrupt
-    from qa.indexing import build_index
     from qa.pipeline import Pipeline
+    from qa.store.indexing import build_index
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.documents.loading import corpus_fingerprint, load_corpus, read_corpus
 from qa.errors import CorpusError
-from qa.loading import corpus_fingerprint, load_corpus, read_corpus
 
 
 def test_recursive_txt_and_md_with_relative_ids(tmp_path):

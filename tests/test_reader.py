@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings as hsettings, strategies as st
 
-from qa.constraints import contradicted, missing_specifics, specifics
 from qa.errors import ModelUnavailable
-from qa.reader_model import (ONNX_MAX_DIFF, READER_WEIGHTS, WindowLogits, load_delta,
-                             load_tokenizer, load_torch_model, max_logit_difference)
-from qa.reading import (MARK_REACH, Window, balance_marks, widen_to_words, window_candidates,
-                        windows_for)
+from qa.models.reader_model import (ONNX_MAX_DIFF, READER_WEIGHTS, WindowLogits, load_delta,
+                                    load_tokenizer, load_torch_model, max_logit_difference)
+from qa.reader.constraints import contradicted, missing_specifics, specifics
+from qa.reader.reading import (MARK_REACH, Window, balance_marks, widen_to_words, window_candidates,
+                               windows_for)
 from qa.retrieval import RetrievedSentence
-from qa.training import token_positions
+from qa.training.fine_tune import token_positions
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = [json.loads(line) for line in (ROOT / "corpus" / "gold.jsonl").read_text().splitlines()
@@ -63,8 +63,8 @@ def test_broken_weights_are_refused_with_the_fix(tmp_path, torch_model):
 def exported(tmp_path_factory, torch_model, index_dir):
     """The shipped weights exported to ONNX (float32) and quantized (int8), with the article's
     passages to compare them on."""
-    from qa.reader_model import TorchReaderModel, export_reader, quantize_reader
-    from qa.store import DocumentStore
+    from qa.models.reader_model import TorchReaderModel, export_reader, quantize_reader
+    from qa.store.document_store import DocumentStore
     folder = tmp_path_factory.mktemp("reader")
     windows = [p.text for p in DocumentStore.load(index_dir).passages]
     diff = export_reader(folder / "reader.onnx", windows[:8],
@@ -74,7 +74,7 @@ def exported(tmp_path_factory, torch_model, index_dir):
 
 
 def test_onnx_reader_matches_torch(exported, torch_model):
-    from qa.reader_model import OnnxReaderModel, TorchReaderModel
+    from qa.models.reader_model import OnnxReaderModel, TorchReaderModel
     folder, export_diff, windows = exported
     assert export_diff <= ONNX_MAX_DIFF
     diff = max_logit_difference(OnnxReaderModel(folder / "reader.onnx"),
@@ -86,7 +86,7 @@ def test_onnx_reader_matches_torch(exported, torch_model):
 def test_int8_reader_keeps_its_first_layer_and_head_float_and_finds_torchs_spans(
         exported, torch_model):
     import onnx
-    from qa.reader_model import FLOAT_KEPT, OnnxReaderModel, TorchReaderModel
+    from qa.models.reader_model import FLOAT_KEPT, OnnxReaderModel, TorchReaderModel
     folder, _, windows = exported
     nodes = onnx.load(str(folder / "reader.int8.onnx")).graph.node
     quantized = [n.name for n in nodes if n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")
@@ -109,7 +109,7 @@ def test_int8_reader_keeps_its_first_layer_and_head_float_and_finds_torchs_spans
 def test_int8_reader_reads_a_window_the_same_whatever_is_read_beside_it(exported):
     """Each window runs alone: a padded batch would scale the int8 activations over its
     neighbours and their padding too, and change the window's logits."""
-    from qa.reader_model import OnnxReaderModel
+    from qa.models.reader_model import OnnxReaderModel
     folder, _, windows = exported
     int8 = OnnxReaderModel(folder / "reader.int8.onnx")
     question = GOLD[0]["question"]
@@ -125,7 +125,7 @@ def test_onnx_reader_runs_at_most_its_slots_at_once(pipeline):
     has slots for (each running batch holds its own activations)."""
     import threading
     import time
-    from qa.reader_model import READER_ONNX, OnnxReaderModel
+    from qa.models.reader_model import READER_ONNX, OnnxReaderModel
     reader = OnnxReaderModel(pipeline.settings.index_dir / READER_ONNX, concurrent_runs=2)
     real = reader.session
     running, most, lock = [0], [0], threading.Lock()
@@ -320,15 +320,15 @@ PARAGRAPH = {"title": "Tiny", "context": "The bridge was opened in 1932 by the m
 
 def tiny_paragraphs(tmp_path, paragraph: dict = PARAGRAPH):
     """`paragraph` (SQuAD format) written as a one-line training file and read back."""
-    from qa.training_data import read_squad
+    from qa.training.examples import read_squad
     data = tmp_path / "tiny.jsonl"
     data.write_text(json.dumps(paragraph) + "\n", encoding="utf-8")
     return read_squad(data)
 
 
 def test_training_runs_checkpoints_and_resumes(tmp_path):
-    from qa.training import TrainConfig, fine_tune
-    from qa.training_data import make_examples
+    from qa.training.examples import make_examples
+    from qa.training.fine_tune import TrainConfig, fine_tune
     paragraphs = tiny_paragraphs(tmp_path)
     examples = make_examples(paragraphs, per_paragraph=3, retrieved_share=1.0,
                              swapped_share=1.0)
@@ -350,8 +350,8 @@ def test_training_runs_checkpoints_and_resumes(tmp_path):
 
 
 def test_a_refinement_starts_from_the_given_weights_and_resumes_only_from_them(tmp_path):
-    from qa.training import TrainConfig, fine_tune
-    from qa.training_data import make_examples
+    from qa.training.examples import make_examples
+    from qa.training.fine_tune import TrainConfig, fine_tune
     examples = make_examples(tiny_paragraphs(tmp_path), per_paragraph=3)
     config = TrainConfig(batch_size=4, learning_rate=1e-12, warmup=1.0, precision="fp32")
     out = tmp_path / "refined.npz"
@@ -367,8 +367,8 @@ def test_a_refinement_starts_from_the_given_weights_and_resumes_only_from_them(t
 def test_resumed_training_reports_the_loss_of_an_uninterrupted_run(tmp_path):
     """A run stopped and resumed equals an uninterrupted one: dropout's random state carries over,
     and every step's loss is counted once, though it is read back only at logs and checkpoints."""
-    from qa.training import TrainConfig, fine_tune
-    from qa.training_data import make_examples
+    from qa.training.examples import make_examples
+    from qa.training.fine_tune import TrainConfig, fine_tune
     examples = make_examples(tiny_paragraphs(tmp_path), per_paragraph=3, retrieved_share=1.0,
                              swapped_share=1.0)
     config = TrainConfig(epochs=2, batch_size=2, checkpoint_every=2, learning_rate=1e-4,
@@ -382,7 +382,7 @@ def test_resumed_training_reports_the_loss_of_an_uninterrupted_run(tmp_path):
 
 
 def test_near_misses_swap_something_the_window_states():
-    from qa.training_data import article_pool, read_squad, swap_specific
+    from qa.training.examples import article_pool, read_squad, swap_specific
     pool = {"year": ["1911", "1932", "1950"], "number": ["12", "503"],
             "name": ["Joseph Cahill", "John Bradfield"]}
     window = PARAGRAPH["context"]
@@ -397,7 +397,7 @@ def test_near_misses_swap_something_the_window_states():
 
 
 def test_opposite_and_negated_near_misses():
-    from qa.training_data import negated_question, opposite_question
+    from qa.training.examples import negated_question, opposite_question
     window = "Germany is the largest market. Exports rose in 2025."
     assert opposite_question("Which country is the largest market?", window) == \
         "Which country is the smallest market?"
@@ -412,7 +412,7 @@ def test_opposite_and_negated_near_misses():
 
 
 def test_opposite_and_negated_near_misses_only_when_asked_for(tmp_path):
-    from qa.training_data import make_examples
+    from qa.training.examples import make_examples
     context = "The bridge opened in 1932. It is the longest bridge, 503 metres long."
     qas = [{"id": "a", "question": "How long is the longest bridge?",
             "answers": [{"text": "503 metres", "answer_start": context.find("503")}]},
@@ -430,7 +430,7 @@ def test_opposite_and_negated_near_misses_only_when_asked_for(tmp_path):
 def test_near_misses_within_the_window_pass_the_constraint_check(tmp_path):
     # a year of the answer's sentence swapped for one its window states in another sentence:
     # the window holds every specific of the swapped question, so only the reader can refuse it
-    from qa.training_data import make_examples
+    from qa.training.examples import make_examples
     context = ("Global exports reached 55 billion dollars in 2025. Exports to Germany rose "
                "sharply in 2024.")  # the answer's window: both sentences
     qas = [{"id": "a", "question": "How much did global exports reach in 2025?",
@@ -497,13 +497,13 @@ def test_the_depth_speed_measure_cuts_the_shipped_reader_to_its_first_layers(tor
     ("Who wrote it in 1932?", "John Bradfield wrote it in 1932.", None),
 ])
 def test_role_swaps_take_a_specific_from_the_answers_own_sentence(question, sentence, swapped):
-    from qa.training_data import swap_within_sentence
+    from qa.training.examples import swap_within_sentence
     assert swap_within_sentence(question, sentence, random.Random(0)) == swapped
 
 
 def test_role_swaps_are_made_only_when_asked_for_and_pass_the_constraint_check(tmp_path):
     # the answer opens its sentence, where a capital says nothing: it is a candidate still
-    from qa.training_data import make_examples
+    from qa.training.examples import make_examples
     context = ("Exports grew in 2025. Germany has replaced the United States as the largest "
                "market. Prices fell.")
     qas = [{"id": "a", "question": "Which country replaced the United States as the largest "
@@ -615,7 +615,7 @@ def test_an_answer_whose_sentence_lacks_a_name_of_the_question_says_so(pipeline)
 
 
 def test_spans_that_differ_only_by_closing_punctuation_are_one_alternative(pipeline):
-    from qa.reading import Candidate, Window
+    from qa.reader.reading import Candidate, Window
     store = pipeline.store
     sentence = next(s for s in store.sentences if s.text.endswith("26.75%."))
     window = Window(sentence.doc_id, sentence.start, sentence.end, sentence.text,
@@ -630,7 +630,7 @@ def test_spans_that_differ_only_by_closing_punctuation_are_one_alternative(pipel
 
 
 def test_caveat_names_what_the_answers_sentence_lacks_or_contradicts():
-    from qa.reading import Candidate, Window, caveat_of
+    from qa.reader.reading import Candidate, Window, caveat_of
     window = Window("d.txt", 0, 10, "0123456789", (0,), 0)
     plain = Candidate(window, 0, 3, 1.0, 0.0, -1.0, [])
     assert caveat_of(plain) is None
@@ -673,8 +673,8 @@ def test_candidates_know_their_sentence_and_how_it_relates_to_the_question(pipel
 def test_a_specific_named_beside_the_answers_sentence_is_lacking_in_that_sentence(pipeline):
     """The window names September 29 in the sentence before; the sentence that holds the span
     does not, so the window check passes and the sentence check does not."""
-    from qa.calibration import FEATURES, Calibration
-    from qa.reading import Candidate, refusal_reason
+    from qa.reader.confidence import FEATURES, Calibration
+    from qa.reader.reading import Candidate, refusal_reason
     store = pipeline.store
     first = next(i for i, s in enumerate(store.sentences)
                  if s.text.startswith("The U.S. agreed to suspend"))
@@ -734,7 +734,7 @@ def test_train_command_refuses_bad_options_with_one_line(capsys, tmp_path):
 
 
 def test_two_readers_average_elementwise(tmp_path):
-    from qa.reader_model import average_weights
+    from qa.models.reader_model import average_weights
     a, b, out = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "soup.npz"
     np.savez(a, w=np.array([1.0, 2.0], dtype=np.float16))
     np.savez(b, w=np.array([3.0, -2.0], dtype=np.float16))

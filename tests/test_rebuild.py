@@ -10,9 +10,9 @@ import shutil
 import numpy as np
 import pytest
 
-from qa.embedding_cache import CACHE_FILE, EmbeddingCache
-from qa.indexing import build_index
-from qa.store import FORMAT_VERSION, DocumentStore
+from qa.store.document_store import FORMAT_VERSION, DocumentStore
+from qa.store.embedding_cache import CACHE_FILE, EmbeddingCache
+from qa.store.indexing import build_index
 
 from conftest import ROOT
 

@@ -5,9 +5,9 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from qa.lines import is_boilerplate, parse_dateline
-from qa.segmentation import (LEAD_MAX_CHARS, SENTENCE_MAX_WORDS, cut_long, lead_texts,
-                             make_passages, search_texts, split_sentences)
+from qa.documents.lines import is_boilerplate, parse_dateline
+from qa.documents.segmentation import (LEAD_MAX_CHARS, SENTENCE_MAX_WORDS, cut_long, lead_texts,
+                                       make_passages, search_texts, split_sentences)
 from qa.types import Document
 
 

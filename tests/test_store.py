@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from qa.errors import IndexCorrupt, IndexMissing, IndexStale
-from qa.indexing import build_index
-from qa.store import FORMAT_VERSION, DocumentStore
+from qa.store.document_store import FORMAT_VERSION, DocumentStore
+from qa.store.indexing import build_index
 
 
 @pytest.fixture()
@@ -102,7 +102,7 @@ def test_pipeline_rebuilds_a_missing_or_stale_index_when_asked(small, embedder):
 
 def test_the_onnx_query_encoder_matches_torch(small, embedder):
     import numpy as np
-    from qa.embedding import QUERY_ENCODER_FILE, OnnxQueryEncoder
+    from qa.models.embedding import QUERY_ENCODER_FILE, OnnxQueryEncoder
     corpus, index = small
     manifest = json.loads((index / "manifest.json").read_text())
     assert manifest["query_encoder"]["file"] == QUERY_ENCODER_FILE
@@ -114,7 +114,8 @@ def test_the_onnx_query_encoder_matches_torch(small, embedder):
 
 
 def test_pipeline_uses_the_onnx_encoder_and_falls_back_to_torch(small):
-    from qa.embedding import QUERY_ENCODER_FILE, Embedder, OnnxQueryEncoder, load_query_encoder
+    from qa.models.embedding import (QUERY_ENCODER_FILE, Embedder, OnnxQueryEncoder,
+                                     load_query_encoder)
     corpus, index = small
     assert isinstance(load_query_encoder(index), OnnxQueryEncoder)
     manifest = json.loads((index / "manifest.json").read_text())

@@ -15,7 +15,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from ..types import Extracted
+from ...types import Extracted
 from . import ExtractionError, excerpt, join_blocks, one_line
 
 SECTION_LEVELS = (1, 2, 3)  # h1-h3 name sections; h4-h6 are kept as ordinary lines

@@ -1,6 +1,6 @@
 """Fine-tune the span reader: examples in, READER_WEIGHTS out, resumable from checkpoints.
 
-One pass (or more) over the examples of qa/training_data.py in length-grouped batches with
+One pass (or more) over the examples of qa/training/examples.py in length-grouped batches with
 dynamic padding; AdamW with linear warm-up and decay; bfloat16 autocast where the CPU has it.
 Every `checkpoint_every` steps the model, optimiser and step are saved, so an interrupted run
 continues where it stopped as if it had not (the batch order is fixed by the seed; the random
@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .reader_model import (MAX_TOKENS, load_tokenizer, load_torch_model, save_delta,
-                           weights_digest)
-from .training_data import Example
+from ..models.reader_model import (MAX_TOKENS, load_tokenizer, load_torch_model, save_delta,
+                                   weights_digest)
+from .examples import Example
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ import bm25s
 import faiss
 import numpy as np
 
-from .errors import IndexCorrupt, IndexMissing, IndexStale
-from .hashing import file_sha256
-from .loading import corpus_fingerprint
-from .segmentation import search_texts
-from .text import content_stems
-from .types import Document, Passage, Sentence
+from ..documents.loading import corpus_fingerprint
+from ..documents.segmentation import search_texts
+from ..errors import IndexCorrupt, IndexMissing, IndexStale
+from ..hashing import file_sha256
+from ..text import content_stems
+from ..types import Document, Passage, Sentence
 
 # 2: documents carry date and publisher; 3: the span reader, no token vectors; 4: documents
 # carry their format, page starts and sections (PDF, HTML, DOCX, Markdown); 5: a dateline is

@@ -12,7 +12,7 @@ import re
 
 from markdown_it import MarkdownIt
 
-from ..types import Extracted
+from ...types import Extracted
 from . import decode_utf8, excerpt, join_blocks, one_line
 
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)

@@ -47,11 +47,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Settings
-from .calibration import READ_DEPTH
-from .reading import windows_for
+from ..config import Settings
+from ..reader.confidence import READ_DEPTH
+from ..reader.reading import windows_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "scripts" / "make_synthetic_corpus.py"
 SCALE_SIZES = (1_000, 10_000, 100_000)
 REAL_EMBEDDING_UP_TO = 1_000   # larger synthetic corpora get sampled vectors (see _sampled)
@@ -306,7 +306,7 @@ def _threads_comparison(torch_embedder, questions: list[str]) -> dict:
 
 def bench_onnx(pipeline, torch_embedder, questions: list[str], latency: dict | None) -> dict:
     """The pipeline's ONNX query encoder against torch: same vectors, and how much faster."""
-    from .embedding import QUERY_ENCODER_FILE, OnnxQueryEncoder
+    from ..models.embedding import QUERY_ENCODER_FILE, OnnxQueryEncoder
     encoder = pipeline.embedder
     if not isinstance(encoder, OnnxQueryEncoder):
         return {"skipped": "the index has no ONNX query encoder (onnxruntime not installed?)"}
@@ -340,7 +340,7 @@ def bench_reader_onnx(pipeline, questions: list[str]) -> dict:
     reader on the same windows (those it reads for each question): how close the logits are,
     and how much faster."""
     import torch
-    from .reader_model import READER_ONNX, OnnxReaderModel, TorchReaderModel
+    from ..models.reader_model import READER_ONNX, OnnxReaderModel, TorchReaderModel
     onnx_reader = pipeline.reader.model
     if not isinstance(onnx_reader, OnnxReaderModel):
         return {"skipped": f"the pipeline reads with {type(onnx_reader).__name__}, not ONNX "
@@ -501,8 +501,9 @@ def http_target(levels: list[dict]) -> dict:
 
 
 def _bench_http(settings: Settings, questions: list[str], quick: bool, workers: int) -> dict:
-    if importlib.util.find_spec("qa.serve") is None:
-        return {"skipped": "qa/serve.py is not there yet: no `python -m qa serve` to measure"}
+    if importlib.util.find_spec("qa.web.server") is None:
+        return {"skipped": "qa/web/server.py is not there yet: no `python -m qa serve` to "
+                           "measure"}
     port = _free_port()
     command = [sys.executable, "-m", "qa", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--index", str(settings.index_dir), "--corpus", str(settings.corpus_dir),
@@ -587,10 +588,10 @@ p = time.perf_counter()
 import qa.pipeline, qa.config
 p = mark("import_qa", p)
 settings = qa.config.Settings.from_env(**json.loads(sys.argv[1]))
-from qa.store import DocumentStore
+from qa.store.document_store import DocumentStore
 store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
 p = mark("index_load_and_verify", p)
-from qa.embedding import load_query_encoder
+from qa.models.embedding import load_query_encoder
 embedder = load_query_encoder(settings.index_dir, settings.model_path)
 p = mark("query_encoder_load", p)
 pipeline = qa.pipeline.Pipeline(store, embedder, settings)
@@ -679,12 +680,12 @@ class _SampledEmbedder:
 def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: int) -> dict:
     """One scale point, in its own process (so that ru_maxrss is this size's peak)."""
     import faiss
-    from .embedding import Embedder
-    from .loading import load_corpus
-    from .pipeline import Pipeline
-    from .indexing import segment_corpus
-    from .segmentation import search_texts
-    from .store import APPROXIMATE_FROM, DocumentStore
+    from ..documents.loading import load_corpus
+    from ..documents.segmentation import search_texts
+    from ..models.embedding import Embedder
+    from ..pipeline import Pipeline
+    from ..store.document_store import APPROXIMATE_FROM, DocumentStore
+    from ..store.indexing import segment_corpus
 
     out: dict = {"sentences_requested": size}
     with tempfile.TemporaryDirectory(prefix=f"qa-bench-{size}-") as tmp:
@@ -891,7 +892,7 @@ def run_bench(settings: Settings, out: Path | None = Path("bench-results.json"),
               quick: bool = False,
               sections=SECTIONS) -> dict:
     """Run the benchmarks, print the table, write the JSON report to `out`; return the report."""
-    from .pipeline import Pipeline
+    from ..pipeline import Pipeline
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
     results: dict = {"machine": machine_info(), "quick": quick,
@@ -913,7 +914,7 @@ def run_bench(settings: Settings, out: Path | None = Path("bench-results.json"),
 
     pipeline = torch_embedder = None
     if {"latency", "onnx", "reader_onnx"} & set(sections):
-        from .embedding import Embedder
+        from ..models.embedding import Embedder
         torch_embedder = Embedder(settings.model_path)
         # as a serving worker runs it: one core per model run (idle ONNX Runtime threads would
         # otherwise spin and slow the floor measured next to it)

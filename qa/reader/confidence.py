@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .reader_model import CALIBRATION_PATH
+from ..models.reader_model import CALIBRATION_PATH
 
 READ_DEPTH = 5  # the most retrieved sentences whose windows the reader reads (see Calibration.depth)
 FEATURES = ["score", "margin_null", "behind_best", "log_prob", "null_above_min", "rank",
@@ -88,7 +88,7 @@ class Calibration:
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_PATH) -> "Calibration":
-        from .errors import ModelUnavailable
+        from ..errors import ModelUnavailable
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             if list(data.get("features", [])) != FEATURES or "trees" not in data:

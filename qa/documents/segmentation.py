@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
+from ..types import Document, Passage, Sentence
 from .lines import derive_dateline, is_boilerplate, is_heading, parse_dateline
-from .types import Document, Passage, Sentence
 
 # Abbreviations Punkt must not end a sentence on (lower case, without the final period).
 # Hyphenated forms such as "Sino-U.S." are covered by their last part ("u.s").

@@ -12,7 +12,7 @@ import io
 import re
 import zipfile
 
-from ..types import Extracted
+from ...types import Extracted
 from . import ExtractionError, excerpt, join_blocks, one_line
 
 CELL_SEPARATOR = " | "

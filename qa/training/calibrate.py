@@ -3,10 +3,10 @@
 The held-out articles become a corpus of their own (one document each) with an index built the
 way the service builds one; their questions are asked through the real retrieval and reader:
 answerable ones, SQuAD 2.0's unanswerable ones, and near-misses made by swapping a year, number
-or name of an answerable question (qa/training_data.py). Every candidate span of every question
-is a row whose target is its F1 against the gold answers (the trees rank by expected F1); the
-top candidate counts as right, for Platt scaling and the figures, when that F1 is at least
-0.5. Folds by article measure what the fitted model does on articles it did not see; the
+or name of an answerable question (qa/training/examples.py). Every candidate span of every
+question is a row whose target is its F1 against the gold answers (the trees rank by expected
+F1); the top candidate counts as right, for Platt scaling and the figures, when that F1 is at
+least 0.5. Folds by article measure what the fitted model does on articles it did not see; the
 shipped model is then fitted on all of them. Only training data is used here.
 """
 
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import CONSTRAINT_FEATURES, FEATURES, READ_DEPTH, Calibration, Trees
-from .evaluation import f1_score
+from ..evaluation import f1_score
+from ..reader.confidence import CONSTRAINT_FEATURES, FEATURES, READ_DEPTH, Calibration, Trees
 
-MAX_ARTICLES = 25  # all of them: training_data.held_out keeps 25 SQuAD articles out
+MAX_ARTICLES = 25  # all of them: examples.held_out keeps 25 SQuAD articles out
 MAX_QUESTIONS_PER_ARTICLE = 150
 FOLDS = 4
 
@@ -99,7 +99,7 @@ def log(message: str) -> None:
 def calibration_corpus(paragraphs, folder: Path, seed: int = 0):
     """Write the held-out articles as corpus files; return their questions as gold items
     (with "article" and "kind": answer | unanswerable | swapped)."""
-    from .training_data import article_pool, swap_specific
+    from .examples import article_pool, swap_specific
     rng = random.Random(seed)
     by_title: dict[str, list] = {}
     for p in paragraphs:
@@ -233,7 +233,7 @@ def cross_validate(questions: list[dict], columns: list[int] | None = None,
     """Out-of-fold figures: folds by article; each fold's threshold is chosen on the other
     folds' out-of-fold confidences, as the served one is chosen on all of them. `oof`: what
     out_of_fold(questions, columns) returned, if already computed."""
-    from .evaluation import expected_calibration_error
+    from ..evaluation import expected_calibration_error
     conf, f1, answerable, lacks, fold = oof or out_of_fold(questions, columns)
     keep = fold >= 0
     answered = np.zeros(len(questions), dtype=bool)
@@ -310,13 +310,14 @@ def name(depth: int, int8: bool) -> str:
 
 
 def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibration:
-    from .config import Settings
-    from .embedding import Embedder
-    from .errors import QAError
-    from .indexing import build_index
-    from .pipeline import Pipeline
-    from .reader_model import CALIBRATION_PATH, OnnxReaderModel, export_reader, quantize_reader
-    from .store import DocumentStore
+    from ..config import Settings
+    from ..errors import QAError
+    from ..models.embedding import Embedder
+    from ..models.reader_model import (CALIBRATION_PATH, OnnxReaderModel, export_reader,
+                                       quantize_reader)
+    from ..pipeline import Pipeline
+    from ..store.document_store import DocumentStore
+    from ..store.indexing import build_index
     started = time.time()
     folder = Path(work) / "calibration"
     corpus, index = folder / "corpus", folder / "index"

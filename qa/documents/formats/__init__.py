@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 import re
 
-from ..errors import QAError
-from ..types import Extracted, Section
+from ...errors import QAError
+from ...types import Extracted, Section
 
 # suffix -> module of this package that reads it
 READERS = {

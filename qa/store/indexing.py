@@ -8,15 +8,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .embedding import QUERY_ENCODER_FILE, Embedder
+from ..documents.formats import excerpt
+from ..documents.loading import CorpusLoad, SkippedFile, read_corpus, require_documents
+from ..documents.segmentation import boilerplate_lines, make_passages, search_texts, split_sentences
+from ..errors import CorpusError, CorpusIncomplete, ModelUnavailable
+from ..hashing import file_sha256
+from ..models.embedding import QUERY_ENCODER_FILE, Embedder
+from ..models.reader_model import READER_ONNX, reader_export, reader_is_current, served_int8
+from .document_store import MANIFEST, DocumentStore
 from .embedding_cache import EmbeddingCache
-from .errors import CorpusError, CorpusIncomplete, ModelUnavailable
-from .formats import excerpt
-from .hashing import file_sha256
-from .loading import CorpusLoad, SkippedFile, read_corpus, require_documents
-from .reader_model import READER_ONNX, reader_export, reader_is_current, served_int8
-from .segmentation import boilerplate_lines, make_passages, search_texts, split_sentences
-from .store import MANIFEST, DocumentStore
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def build_store(corpus_dir: Path, embedder: Embedder, max_file_bytes: int | None
     corpus load and the per-document reports. With `strict`, CorpusIncomplete if any file
     could not be read. Vectors come from `cache` where it has them."""
     if max_file_bytes is None:
-        from .config import Settings
+        from ..config import Settings
         max_file_bytes = Settings().max_file_bytes
     load = read_corpus(corpus_dir, max_file_bytes, progress)
     if strict and load.skipped:
@@ -143,10 +143,10 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
     is unavailable; `query_encoder=False` skips both).
 
     Vectors of texts the previous index in `index_dir` already embedded with the same model are
-    reused (qa/embedding_cache.py), and so are its ONNX exports when the model and the reader's
-    weights are unchanged. `progress` (qa/progress.py) reports files, skipped files, one line
-    per document and the embedding. `int8`: the span reader's precision (None: as calibration
-    chose)."""
+    reused (qa/store/embedding_cache.py), and so are its ONNX exports when the model and the
+    reader's weights are unchanged. `progress` (qa/progress.py) reports files, skipped files,
+    one line per document and the embedding. `int8`: the span reader's precision (None: as
+    calibration chose)."""
     started = time.perf_counter()
     identity = getattr(embedder, "identity", None)
     cache = EmbeddingCache.load(index_dir, identity) if identity else None

@@ -35,8 +35,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .constraints import LOWER_WORD_RE, OPPOSITE, missing_from, specifics
-from .segmentation import sentence_splitter
+from ..documents.segmentation import sentence_splitter
+from ..reader.constraints import LOWER_WORD_RE, OPPOSITE, missing_from, specifics
 
 @dataclass(frozen=True)
 class Example:

@@ -1,5 +1,5 @@
 """Load a corpus folder into Documents: every .txt, .md, .html/.htm, .pdf and .docx file,
-recursively, its text extracted by the reader of its format (qa/formats/).
+recursively, its text extracted by the reader of its format (qa/documents/formats/).
 
 A file that cannot be indexed (unknown format, over the size limit, encrypted, scanned, corrupt,
 a link leaving the folder, ...) is skipped with a one-line reason; the rest is still loaded.
@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import CorpusError
+from ..types import Document
 from . import formats
-from .errors import CorpusError
 from .formats import ExtractionError
 from .lines import derive_dateline, is_boilerplate, is_heading
-from .types import Document
 
 DOCUMENT_SUFFIXES = formats.SUFFIXES
 METADATA_SUFFIX = ".meta.json"

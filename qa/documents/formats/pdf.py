@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..types import Extracted
+from ...types import Extracted
 from . import ExtractionError, excerpt, one_line
 
 EDGE_LINES = 2            # lines at the top and at the bottom of a page that may be furniture

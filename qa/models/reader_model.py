@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import resolve_model_path
-from .errors import ModelUnavailable
+from ..config import resolve_model_path
+from ..errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
 
 READER_WEIGHTS = Path(__file__).with_name("reader_weights.npz")
-# The confidence model fitted to these weights (qa/calibration.py reads it)
+# The confidence model fitted to these weights (qa/reader/confidence.py reads it)
 CALIBRATION_PATH = Path(__file__).with_name("reader_calibration.json")
 READER_ONNX = "reader.onnx"
 MAX_TOKENS = 256  # question and window together; a longer window is cut at the end
@@ -209,7 +209,7 @@ class OnnxReaderModel:
 
 def weights_digest(weights: Path = READER_WEIGHTS) -> str:
     """sha256 of the weights file: an index's exported reader records the weights it came from."""
-    from .hashing import file_sha256
+    from ..hashing import file_sha256
     return file_sha256(Path(weights))
 
 

@@ -1,10 +1,10 @@
 """`python -m qa train`: build the examples, fine-tune the reader, calibrate its confidence.
 
-1. Examples from ../shared/squad/train.jsonl.gz and ../shared/bench/train (qa/training_data.py),
-   leaving out the held-out articles.
-2. Fine-tuning (qa/training.py), resumable from checkpoints in --work.
-3. Calibration on the held-out articles (qa/calibration.py): the confidence model and the
-   answer threshold, written to qa/reader_calibration.json.
+1. Examples from ../shared/squad/train.jsonl.gz and ../shared/bench/train
+   (qa/training/examples.py), leaving out the held-out articles.
+2. Fine-tuning (qa/training/fine_tune.py), resumable from checkpoints in --work.
+3. Calibration on the held-out articles (qa/training/calibrate.py): the confidence model and
+   the answer threshold, written to qa/models/reader_calibration.json.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .config import Settings
-from .reader_model import READER_WEIGHTS
+from ..config import Settings
+from ..models.reader_model import READER_WEIGHTS
 
 SHARES = ("retrieved_share", "swapped_share", "opposite_share", "negated_share",
           "window_swap_share", "sentence_swap_share")
 
 
 def run_training(args, settings: Settings) -> int:
-    from .training import TrainConfig, fine_tune, log
-    from .training_data import bench_paragraphs, held_out, make_examples, read_squad
+    from .examples import bench_paragraphs, held_out, make_examples, read_squad
+    from .fine_tune import TrainConfig, fine_tune, log
     if not Path(args.squad).is_file():
         print(f"error: no SQuAD training file at {args.squad}: pass --squad PATH",
               file=sys.stderr)
@@ -101,14 +101,14 @@ def run_training(args, settings: Settings) -> int:
                 "command again to resume")
             return 0
         if args.average_with is not None:
-            from .reader_model import average_weights
+            from ..models.reader_model import average_weights
             average_weights(out, Path(args.average_with), out)
             log(f"averaged {out} with {args.average_with}")
     if args.fine_tune_only:
         log(f"fine-tuned in {(time.time() - started) / 60:.1f} min; calibrate with "
             "--skip-fine-tune")
         return 0
-    from .calibration_run import calibrate
+    from .calibrate import calibrate
     calibrate(heldout, out, Path(args.work), settings)
     log(f"done in {(time.time() - started) / 60:.1f} min")
     return 0

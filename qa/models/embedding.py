@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import resolve_model_path
-from .errors import ModelUnavailable
+from ..config import resolve_model_path
+from ..errors import ModelUnavailable
 
 
 # Files of a model folder that do not change its vectors (left out of Embedder.identity)
@@ -46,7 +46,7 @@ class Embedder:
         (weights, configuration, tokenizer). Keys the embedding cache."""
         if getattr(self, "_identity", None) is None:
             import hashlib
-            from .hashing import file_sha256
+            from ..hashing import file_sha256
             digest = hashlib.sha256()
             folder = Path(self.model_path)
             for path in sorted(p for p in folder.rglob("*") if p.is_file()

@@ -1,16 +1,17 @@
 """The reader: from retrieved sentences to an exact answer span with its citation, or "not found".
 
 The best `READ_DEPTH` retrieved sentences are read with their neighbours (their passages;
-overlapping ones are merged into one window). The span reader (qa/reader_model.py) scores every
-token of every window (each window run on its own) as the answer's start or end, and each
-window's [CLS] as "no answer here". The best start/end pairs become candidate spans, widened to
-whole words with their brackets and quotation marks paired; a calibrated model
-(qa/calibration.py) turns each one's scores, how its sentence relates to the question, and the
-question's years, numbers and names that neither its window nor its document's lead states (the
-lead names once what later sentences take as read), into the probability that it is right. The
-reader answers with the best candidate when that probability reaches the threshold learned with
-it (and, when calibration chose the hard rule, its window or lead states everything the question
-pins down, and its window never only the opposite of a word it asks with).
+overlapping ones are merged into one window). The span reader (qa/models/reader_model.py)
+scores every token of every window (each window run on its own) as the answer's start or end,
+and each window's [CLS] as "no answer here". The best start/end pairs become candidate spans,
+widened to whole words with their brackets and quotation marks paired; a calibrated model
+(qa/reader/confidence.py) turns each one's scores, how its sentence relates to the question, and
+the question's years, numbers and names that neither its window nor its document's lead states
+(the lead names once what later sentences take as read), into the probability that it is
+right. The reader answers with the best candidate when that probability reaches the threshold
+learned with it (and, when calibration chose the hard rule, its window or lead states
+everything the question pins down, and its window never only the opposite of a word it asks
+with).
 
 Nothing is generated: every span is `document.text[start:end]` of the window's document.
 """
@@ -23,14 +24,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .calibration import READ_DEPTH, Calibration
+from ..documents.segmentation import ABBREVIATIONS, heading_label, lead_texts
+from ..models.reader_model import WindowLogits
+from ..retrieval import RetrievedSentence
+from ..store.document_store import DocumentStore
+from ..text import content_stems
+from ..types import Answer, Citation, Span
+from .confidence import READ_DEPTH, Calibration
 from .constraints import contradicted, country_forms, missing_from, specifics
-from .reader_model import WindowLogits
-from .retrieval import RetrievedSentence
-from .segmentation import ABBREVIATIONS, heading_label, lead_texts
-from .store import DocumentStore
-from .text import content_stems
-from .types import Answer, Citation, Span
 
 MAX_WINDOW_SENTENCES = 5  # overlapping passages merge into one window up to this size
 MAX_ANSWER_TOKENS = 30
@@ -281,9 +282,9 @@ class Reader:
 
     def __init__(self, store: DocumentStore, model, calibration: Calibration,
                  min_confidence: float | None = None, depth: int | None = None):
-        """`model` has `logits(question, windows) -> list[WindowLogits]` (qa/reader_model.py);
-        `min_confidence` overrides the calibrated threshold and `depth` the calibrated number
-        of retrieved sentences read."""
+        """`model` has `logits(question, windows) -> list[WindowLogits]`
+        (qa/models/reader_model.py); `min_confidence` overrides the calibrated threshold and
+        `depth` the calibrated number of retrieved sentences read."""
         self.store = store
         self.model = model
         self.calibration = calibration

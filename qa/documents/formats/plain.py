@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..types import Extracted
+from ...types import Extracted
 from . import decode_utf8
 
 

@@ -3,8 +3,8 @@
 One process loads the pipeline once and serves it from `settings.threads` threads. With
 `settings.workers` > 1, this process binds the listening socket and starts that many worker
 processes which share it (the pre-fork model of gunicorn, without fork: each worker is a fresh
-`python -m qa.serve` that inherits the socket). Each worker loads its own copy of the index and
-the model, so memory grows with the number of workers.
+`python -m qa.web.server` that inherits the socket). Each worker loads its own copy of the index
+and the model, so memory grows with the number of workers.
 
 SIGTERM and SIGINT stop the service gracefully: stop accepting, finish the requests already
 received (up to DRAIN_SECONDS), then exit with status 0.
@@ -25,8 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from .config import Settings
-from .errors import QAError
+from ..config import Settings
+from ..errors import QAError
 
 logger = logging.getLogger("qa.serve")
 
@@ -55,7 +55,7 @@ def serve(settings: Settings, rebuild: bool = False) -> None:
     # Bind first: a port already in use fails at once, not after loading or building the index.
     listen_socket = _bind(settings)
     try:
-        from .pipeline import Pipeline
+        from ..pipeline import Pipeline
         pipeline = Pipeline.load(settings, rebuild=rebuild)
         _warm_up(pipeline)
         server = _create_server(pipeline, settings, listen_socket)
@@ -80,7 +80,7 @@ def _warm_up(pipeline) -> None:
 
 def _create_server(pipeline, settings: Settings, listen_socket: socket.socket):
     import waitress.server
-    from .web import create_app
+    from . import create_app
     app = create_app(pipeline, settings)
     return waitress.server.create_server(app, sockets=[listen_socket], threads=settings.threads,
                                          ident="qa")
@@ -239,9 +239,9 @@ def _start_worker(settings: Settings, listen_socket: socket.socket,
     read_fd, write_fd = os.pipe()
     values = {k: (str(v) if isinstance(v, Path) else v)
               for k, v in dataclasses.asdict(settings).items()}
-    command = [sys.executable, "-m", "qa.serve", "--socket-fd", str(listen_socket.fileno()),
-               "--status-fd", str(write_fd), "--parent", str(os.getpid()),
-               "--settings", json.dumps(values)]
+    command = [sys.executable, "-m", "qa.web.server", "--socket-fd",
+               str(listen_socket.fileno()), "--status-fd", str(write_fd),
+               "--parent", str(os.getpid()), "--settings", json.dumps(values)]
     if rebuild:
         command.append("--rebuild")
     try:
@@ -330,7 +330,7 @@ def _stop_workers(workers: list[subprocess.Popen]) -> None:
 
 def _worker_main(argv: list[str]) -> int:
     """A worker process: load the pipeline, report on the status pipe, serve the socket."""
-    parser = argparse.ArgumentParser(prog="python -m qa.serve")
+    parser = argparse.ArgumentParser(prog="python -m qa.web.server")
     parser.add_argument("--socket-fd", type=int, required=True)
     parser.add_argument("--status-fd", type=int, required=True)
     parser.add_argument("--parent", type=int, required=True)
@@ -344,7 +344,7 @@ def _worker_main(argv: list[str]) -> int:
     settings = Settings.from_env(environ={}, **json.loads(args.settings))
     with os.fdopen(args.status_fd, "w") as status:
         try:
-            from .pipeline import Pipeline
+            from ..pipeline import Pipeline
             pipeline = Pipeline.load(settings, rebuild=args.rebuild)
             _warm_up(pipeline)
             listen_socket = socket.socket(fileno=args.socket_fd)

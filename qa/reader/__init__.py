@@ -1,0 +1,1 @@
+"""A question and its retrieved sentences in, a cited answer span and its confidence out."""

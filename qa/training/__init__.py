@@ -1,0 +1,1 @@
+"""`qa train`: SQuAD articles in, the reader's weights and calibration (qa/models/) out."""
