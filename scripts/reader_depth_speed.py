@@ -23,7 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.bench import _retrieve, _window_texts, load_questions  # noqa: E402
+from qa.bench import load_questions  # noqa: E402
+from qa.bench.common import _retrieve, _window_texts  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.models.reader_model import (READER_WEIGHTS, OnnxReaderModel, TorchReaderModel,  # noqa: E402
                                     base_model_path, export_reader, quantize_reader)

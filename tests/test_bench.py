@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 
 from qa import bench
-from qa.store import document_store as store
+from qa.bench import scale
+from qa.bench.common import _generator
+from qa.bench.http_load import http_target
+from qa.bench.latency import bench_latency
+from qa.bench.reader_onnx import bench_reader_onnx
+from qa.store import document_store
 
 
 def test_synthetic_corpus(tmp_path):
-    questions = bench._generator().generate(tmp_path, 120)
+    questions = _generator().generate(tmp_path, 120)
     assert questions and all({"question", "answer", "doc_id"} <= set(q) for q in questions)
     assert sorted(tmp_path.glob("*.txt"))
     assert (tmp_path / "questions.jsonl").is_file()
@@ -17,14 +22,14 @@ def test_synthetic_corpus(tmp_path):
 
 def test_latency_and_table(pipeline, tmp_path):  # the session pipeline embeds with torch
     questions = bench.load_questions(pipeline.settings)[:3]
-    latency = bench.bench_latency(pipeline, pipeline.embedder, questions, rounds=1)
+    latency = bench_latency(pipeline, pipeline.embedder, questions, rounds=1)
     for key in ("ask_ms", "floor_ms", "bare_encode_ms"):
         assert latency[key]["n"] == 3, key
     assert set(latency["stages_ms"]) == {"embed", "retrieve", "read", "of_which_reader_model"}
     assert latency["stages_ms"]["of_which_reader_model"]["n"] == 3
     assert latency["ratio_p50"] > 0 and latency["target_ratio_p50"] == 1.0
     assert latency["windows_per_question"] >= 1
-    reader_onnx = bench.bench_reader_onnx(pipeline, questions[:2])
+    reader_onnx = bench_reader_onnx(pipeline, questions[:2])
     assert "skipped" in reader_onnx or (reader_onnx["onnx_logits_ms"]["n"] == 2
                                         and reader_onnx["max_abs_logit_diff"] >= 0
                                         and 0 <= reader_onnx["same_best_tokens"] <= 1)
@@ -42,7 +47,7 @@ def test_http_target_in_table():
              "answered_per_s": 12.0, "errors": 0, "latency_ms": {"p50": 1.0, "p99": 2.0},
              "server_cpu_ms_per_request": 1.0, "server_cpu_cores_busy": 1.0,
              "loadgen_cpu_cores_busy": 0.1}
-    target = bench.http_target([level, {**level, "cached": True, "answered_per_s": 900.0}])
+    target = http_target([level, {**level, "cached": True, "answered_per_s": 900.0}])
     assert target["answered_per_s_at_least"] == 80 and target["best_answered_per_s"] == 12.0
     assert not target["met"]
     table = bench.format_table({"http": {"levels": [level], "target": target}})
@@ -52,9 +57,9 @@ def test_http_target_in_table():
 
 def test_scale_point_with_hnsw(monkeypatch, embedder):
     # a small corpus through the HNSW path: real store code, sampled vectors
-    monkeypatch.setattr(store, "APPROXIMATE_FROM", 150)
-    monkeypatch.setattr(bench, "SAMPLED_BASE", 8)
-    point = bench._scale_child(200, None, real_up_to=0, queries=3)
+    monkeypatch.setattr(document_store, "APPROXIMATE_FROM", 150)
+    monkeypatch.setattr(scale, "SAMPLED_BASE", 8)
+    point = scale._scale_child(200, None, real_up_to=0, queries=3)
     assert point["index_type"] == "IndexHNSWFlat"
     assert point["index_mb"] > 0 and point["ask_ms"]["n"] == 3
     assert 0 <= point["hnsw"]["recall_at_10_by_efSearch"]["64"]["questions"] <= 1
