@@ -9,6 +9,10 @@ from pathlib import Path
 ENV_PREFIX = "QA_"
 
 READER_PRECISIONS = ("int8", "float32")
+# How readily the service refuses (QA_CAUTION): each level's threshold is learned with the
+# reader (qa/reader_calibration.json), as the one that refuses a set share of real unanswerable
+# questions on held-out training articles.
+CAUTION_LEVELS = ("strict", "balanced", "lenient")
 
 
 def reader_precision(raw: str) -> str:
@@ -16,6 +20,14 @@ def reader_precision(raw: str) -> str:
     value = {"fp32": "float32"}.get(raw.strip().lower(), raw.strip().lower())
     if value not in READER_PRECISIONS:
         raise ValueError(f"choose {' or '.join(READER_PRECISIONS)}")
+    return value
+
+
+def caution_level(raw: str) -> str:
+    """One of CAUTION_LEVELS."""
+    value = raw.strip().lower()
+    if value not in CAUTION_LEVELS:
+        raise ValueError(f"choose {', '.join(CAUTION_LEVELS)}")
     return value
 
 
@@ -31,6 +43,7 @@ ENVIRONMENT = {
     "QA_MODEL_THREADS": ("model_threads", int),
     "QA_TOP_K": ("top_k", int),
     "QA_MIN_CONFIDENCE": ("min_confidence", float),
+    "QA_CAUTION": ("caution", caution_level),
     "QA_MAX_QUESTION_CHARS": ("max_question_chars", int),
     "QA_CACHE_SIZE": ("cache_size", int),
     "QA_MAX_FILE_MB": ("max_file_mb", float),
@@ -52,7 +65,8 @@ class Settings:
     model_threads: int | None = None
     top_k: int = 3
     max_top_k: int = 10
-    min_confidence: float | None = None  # None: the threshold learned with the reader
+    min_confidence: float | None = None  # None: the threshold of the caution level
+    caution: str | None = None  # one of CAUTION_LEVELS; None: the default ("balanced")
     max_question_chars: int = 500
     max_body_bytes: int = 16 * 1024
     cache_size: int = 1024  # answers kept per loaded index for repeated questions (0: none)

@@ -138,6 +138,10 @@ class Answer:
     fingerprint: str
     took_ms: float = 0.0
     caveat: str | None = None  # answered, but its own sentence lacks what the question names
+    # why it was refused: "confidence" (below the threshold), "constraint" (the passages lack
+    # or contradict what the question names, whatever the confidence), "no_passage"; None if
+    # answered
+    refused_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +149,7 @@ class Answer:
             "answered": self.answered,
             "reason": self.reason,
             "caveat": self.caveat,
+            "refused_by": self.refused_by,
             "confidence": round(self.confidence, 4),
             "answer": None if self.answer is None else {
                 k: v for k, v in self.answer.to_dict().items() if k != "confidence"},

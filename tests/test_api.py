@@ -16,7 +16,8 @@ from qa.web import SECURITY_HEADERS
 from schema_check import check_schema_keywords, errors as schema_errors
 
 QUESTION = "Who is China's Vice Minister of Commerce?"
-RECORD_KEYS = ["question", "answered", "reason", "caveat", "confidence", "answer", "evidence",
+RECORD_KEYS = ["question", "answered", "reason", "caveat", "refused_by", "confidence", "answer",
+               "evidence",
                "alternatives", "index", "took_ms"]
 
 

@@ -7,13 +7,15 @@ the share of the question's words it holds, the share of the span that only repe
 question) and over the question's years, numbers and names that its window and its document's
 lead lack (or words whose opposite the window states instead: "any_missing"), and that its own
 sentence and its document's title lack ("sentence_lacks": the window may name them beside a
-sentence about something else). It ranks the candidates by the F1 each is expected to score
-(it learns each candidate's F1 as a soft target, so a whole answer outranks a part of it that
-would also pass as right); a one-feature logistic (Platt) scaling of the top candidate's
-score then makes the shown confidence mean what it says. Both are fitted, and the threshold
-chosen, on articles held out of the reader's training (`python -m qa train`), never on an
-evaluation set. The trees are stored as plain arrays and evaluated with numpy: answering needs
-no scikit-learn.
+sentence about something else), and whether the span is the kind of answer the question
+asks for ("type_mismatch": a level where a change is asked, no number where a quantity is). It
+ranks the candidates by the F1 each is expected to score (it learns each candidate's F1 as a
+soft target, so a whole answer outranks a part of it that would also pass as right); a
+one-feature logistic (Platt) scaling of the top candidate's score then makes the shown
+confidence mean what it says. Both are fitted, and the thresholds of the caution levels chosen,
+on articles held out of the reader's training (`python -m qa train`), among them SQuAD 2.0
+articles with real unanswerable near-misses, never on an evaluation set. The trees are stored
+as plain arrays and evaluated with numpy: answering needs no scikit-learn.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..models.reader_model import CALIBRATION_PATH
 READ_DEPTH = 5  # the most retrieved sentences whose windows the reader reads (see Calibration.depth)
 FEATURES = ["score", "margin_null", "behind_best", "log_prob", "null_above_min", "rank",
             "missing", "any_missing", "log_words", "similarity", "coverage", "echo",
-            "sentence_lacks"]
+            "sentence_lacks", "type_mismatch"]
 CONSTRAINT_FEATURES = ("missing", "any_missing", "sentence_lacks")  # what the question pins down
 
 
@@ -79,7 +81,8 @@ class Calibration:
     features: list[str]
     trees: Trees
     platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * score + b)
-    threshold: float = 0.5
+    threshold: float = 0.5  # the default caution level's
+    levels: dict = field(default_factory=dict)  # caution level -> threshold (QA_CAUTION)
     depth: int = 5      # retrieved sentences whose windows are read (chosen with the model)
     int8: bool = False  # serve the int8 ONNX reader (chosen with the model)
     refuse_missing: bool = False  # refuse when the window lacks a year/number/name asked for,
@@ -112,6 +115,16 @@ class Calibration:
         text = json.dumps(data, indent=1)[:-2] + ",\n" + "\n".join(lines) + "\n }\n}\n"
         Path(path).write_text(text, encoding="utf-8")
 
+    def threshold_for(self, caution: str | None) -> float:
+        """The threshold of a caution level (None: the default one)."""
+        if caution is None:
+            return self.threshold
+        if caution not in self.levels:
+            from ..errors import ModelUnavailable
+            raise ModelUnavailable(f"the reader calibration has no caution level {caution!r}: "
+                                   "run `python -m qa train --skip-fine-tune`")
+        return float(self.levels[caution])
+
     @staticmethod
     def features_of(candidate, best_score: float, null_min: float) -> list[float]:
         """FEATURES of a candidate span, given the question's best span score and its lowest
@@ -124,7 +137,8 @@ class Calibration:
                 min(3.0, float(len(candidate.missing))),
                 float(bool(candidate.missing or candidate.opposed)),
                 math.log1p(words), candidate.similarity, candidate.coverage, candidate.echo,
-                float(bool(candidate.sentence_missing or candidate.sentence_opposed))]
+                float(bool(candidate.sentence_missing or candidate.sentence_opposed)),
+                float(candidate.type_mismatch)]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         """The ranking score of each candidate row (before Platt scaling)."""

@@ -112,24 +112,47 @@ def country_forms() -> tuple[dict[str, frozenset[int]],
                              dict[int, tuple[tuple[bool, tuple[str, ...]], ...]]]:
     """Each way of naming a country, lower case, with the countries it names (indexes), and
     each country's forms as (is a code of capitals, its words): (False, ("united", "states")),
-    (True, ("us",)). The forms are the name, the demonym and the alternative spellings from the
-    countryinfo package's data; empty if the package is missing. Built once a process (the
+    (True, ("us",)). The forms are the name, the demonym, the alternative spellings and the
+    last part of a formal name ("America") from the countryinfo package's data, and, as a form
+    that states the country only, its capital; empty if the package is missing. Built once a process (the
     reader builds it at start-up, not the first question)."""
     try:
         from countryinfo import all_countries
     except ImportError:
         return {}, {}
     ids_of: dict[str, set[int]] = {}
+    capitals: dict[int, str] = {}
+    tails: list[tuple[int, list[str]]] = []
     for i, country in enumerate(all_countries()):
-        for form in (country.name(), country.demonym(), *country.alt_spellings()):
-            if form and form.isascii() and len(form) >= 2:
-                ids_of.setdefault(form.lower(), set()).add(i)
+        names = [f for f in (country.name(), country.demonym(), *country.alt_spellings())
+                 if f and f.isascii() and len(f) >= 2]
+        for form in names:
+            ids_of.setdefault(form.lower(), set()).add(i)
+        tails.append((i, [f.rsplit(" of ", 1)[1] for f in names if " of " in f]))
+        try:
+            capital = country.capital()
+        except (KeyError, AttributeError):
+            capital = None
+        if isinstance(capital, str) and capital.isascii():  # a few list several: left out
+            capitals[i] = capital
+    # a formal name "... of X" is also written as X ("United States of America" as "America"),
+    # unless X names another country ("Republic of China" is not written "China")
+    for i, names in tails:
+        for tail in names:
+            if ids_of.get(tail.lower(), {i}) == {i}:
+                ids_of.setdefault(tail.lower(), set()).add(i)
     forms_of: dict[int, list[tuple[bool, tuple[str, ...]]]] = {}
     for form, ids in ids_of.items():
         code = len(form) <= 3 and form.isalpha()
         entry = (code, (form,) if code else tuple(_name_words(form)))
         for i in ids:
             forms_of.setdefault(i, []).append(entry)
+    # a capital stands for its country in the news ("Beijing announced"): it states the
+    # country, though a country never states its capital (the city is not looked up here)
+    for i, capital in capitals.items():
+        words = tuple(w for w in _name_words(capital) if len(w) > 1)  # "Washington D.C."
+        if words:
+            forms_of.setdefault(i, []).append((False, words))
     return ({form: frozenset(ids) for form, ids in ids_of.items()},
             {i: tuple(forms) for i, forms in forms_of.items()})
 
@@ -220,3 +243,67 @@ def contradicted(question: str, context: str) -> list[tuple[str, str]]:
                 (word, OPPOSITE[word]) not in out:
             out.append((word, OPPOSITE[word]))
     return out
+
+
+# -- what kind of answer the question asks for ---------------------------------------------------
+# A change asked as a quantity ("How much did exports grow?", "By what percentage did it rise?")
+# wants the change ("26.75%", "an increase of 3 million"), not the level ("55.38 billion").
+CHANGE_WORDS = (r"grow|grew|grown|growth|rise|rose|risen|increas\w*|decreas\w*|declin\w*|drop\w*|"
+                r"fall|fell|fallen|shr[iu]nk\w*|gain\w*|jump\w*|climb\w*|surg\w*|expand\w*|"
+                r"expansion|chang\w*|doubl\w*|tripl\w*|halv\w*|up|down|plung\w*|soar\w*|"
+                r"slump\w*|contract\w*|reduc\w*|cut")
+CHANGE_RE = re.compile(rf"\b(?:{CHANGE_WORDS})\b", re.IGNORECASE)
+QUANTITY_ASKED_RE = re.compile(
+    r"\b(?:how\s+(?:much|many|far|long|large|big|high|low|old|fast|tall|often)|by\s+what|"
+    r"what\s+(?:percent\w*|share|proportion|amount|number|rate|fraction|portion|size|sum|"
+    r"total|value|price|cost|level))\b", re.IGNORECASE)
+PERCENT_ASKED_RE = re.compile(r"\b(?:percent\w*|per\s+cent|proportion|share|fraction)\b|%",
+                              re.IGNORECASE)
+TIME_ASKED_RE = re.compile(r"^\W*(?:when|(?:in\s+)?(?:what|which)\s+(?:year|decade|century|"
+                           r"month|date|day|period))\b", re.IGNORECASE)
+NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|"
+                r"billions|trillion|dozen|dozens|half|third|quarter|twice|single|double|triple|"
+                r"several|few|many|most|all|none|no|once")
+QUANTITY_RE = re.compile(rf"\d|\b(?:{NUMBER_WORDS})\b", re.IGNORECASE)
+PERCENT_RE = re.compile(r"%|\bper\s?cent\b|\bpercent\w*|\b(?:half|third|quarter|"
+                        r"thirds|quarters|fifth|tenth)\b", re.IGNORECASE)
+# a change stated just before a span: "an increase of", "rose by", "up" (not "rose to": a level)
+CHANGE_BEFORE_RE = re.compile(rf"\b(?:{CHANGE_WORDS})(?:\s+(?:by|of|about|around|nearly|almost|"
+                              r"over|some|more\s+than|less\s+than))*\s*$", re.IGNORECASE)
+TIME_RE = re.compile(r"\d|\b(?:january|february|march|april|may|june|july|august|september|"
+                     r"october|november|december|spring|summer|autumn|fall|winter|century|"
+                     r"centuries|decade|decades|year|years|ago|age|era|period|reign|war|"
+                     r"dynasty|today|yesterday|now|then|later|early|late|mid)\b",
+                     re.IGNORECASE)
+
+
+def asked_type(question: str) -> str | None:
+    """The kind of answer a question asks for, where its words say so: "change" (how much
+    something grew or fell), "percent", "quantity", "time"; None for anything else."""
+    if TIME_ASKED_RE.search(question):
+        return "time"
+    if not QUANTITY_ASKED_RE.search(question):
+        return None
+    if CHANGE_RE.search(question):
+        return "change"
+    return "percent" if PERCENT_ASKED_RE.search(question) else "quantity"
+
+
+def type_mismatch(asked: str | None, span: str, before: str = "") -> bool:
+    """Whether a span cannot be the kind of answer asked for: no date or time word when a time
+    is asked, no quantity when a quantity is, no share when a percentage is, and for a change
+    neither a share nor a change stated with it (`before`: the words just before the span in its
+    sentence, "a year-on-year increase of" before "26.75%")."""
+    if asked is None:
+        return False
+    if asked == "time":
+        return not TIME_RE.search(span)
+    if not QUANTITY_RE.search(span):
+        return True
+    if asked == "percent":
+        return not PERCENT_RE.search(span)
+    if asked == "change":
+        return not (PERCENT_RE.search(span) or CHANGE_RE.search(span) or
+                    CHANGE_BEFORE_RE.search(before))
+    return False

@@ -31,7 +31,8 @@ from ..store.document_store import DocumentStore
 from ..text import content_stems
 from ..types import Answer, Citation, Span
 from .confidence import READ_DEPTH, Calibration
-from .constraints import contradicted, country_forms, missing_from, specifics
+from .constraints import (asked_type, contradicted, country_forms, missing_from, specifics,
+                          type_mismatch)
 
 MAX_WINDOW_SENTENCES = 5  # overlapping passages merge into one window up to this size
 MAX_ANSWER_TOKENS = 30
@@ -78,6 +79,7 @@ class Candidate:
     sentence_missing: list[str] = field(default_factory=list)  # `missing`, for that sentence
     #                                                            and its document's title
     sentence_opposed: list[tuple[str, str]] = field(default_factory=list)  # `opposed`, for it
+    type_mismatch: bool = False  # not the kind of answer asked for (a level for a change, ...)
 
 
 def windows_for(store: DocumentStore, retrieved: list[RetrievedSentence],
@@ -281,14 +283,17 @@ class Reader:
     """Extracts the best-supported span from retrieved sentences, or abstains."""
 
     def __init__(self, store: DocumentStore, model, calibration: Calibration,
-                 min_confidence: float | None = None, depth: int | None = None):
-        """`model` has `logits(question, windows) -> list[WindowLogits]`
-        (qa/models/reader_model.py); `min_confidence` overrides the calibrated threshold and
-        `depth` the calibrated number of retrieved sentences read."""
+                 min_confidence: float | None = None, depth: int | None = None,
+                 caution: str | None = None):
+        """`model` has `logits(question, windows) -> list[WindowLogits]` (qa/models/reader_model.py);
+        `caution` picks one of the calibrated thresholds (None: the default level's),
+        `min_confidence` overrides it, and `depth` the calibrated number of retrieved
+        sentences read."""
         self.store = store
         self.model = model
         self.calibration = calibration
-        self.threshold = calibration.threshold if min_confidence is None else min_confidence
+        self.threshold = calibration.threshold_for(caution) if min_confidence is None \
+            else min_confidence
         self.depth = calibration.depth if depth is None else depth
         self.leads = lead_texts(store.documents, store.sentences)
         country_forms()  # the constraint check's table, built here rather than by a question
@@ -324,6 +329,7 @@ class Reader:
         """Set each candidate's sentence and how that sentence and the span relate to the
         question; `required`: the question's specifics."""
         asked = set(content_stems(question))
+        kind = asked_type(question)
         for c in candidates:
             c.sentence_id = self._sentence_of(c)
         ids = sorted({c.sentence_id for c in candidates})
@@ -342,6 +348,11 @@ class Reader:
             c.coverage = coverage[c.sentence_id]
             c.echo = len(said & asked) / len(said) if said else 0.0
             c.sentence_missing, c.sentence_opposed = lacks[c.sentence_id]
+            if kind is not None:
+                sentence = self.store.sentences[c.sentence_id]
+                text = self.store.documents[c.window.doc_id].text
+                before = text[max(sentence.start, c.start - 40):c.start]
+                c.type_mismatch = type_mismatch(kind, text[c.start:c.end], before)
 
     def _sentence_of(self, c: Candidate) -> int:
         return next((i for i in c.window.sentence_ids
@@ -366,20 +377,24 @@ class Reader:
         ranked = self.candidates(question, vector, retrieved)
         if not ranked:
             return self._answer(question, retrieved, [], top_k, answered=False,
-                                reason="no passage of the documents is close to this question")
+                                reason="no passage of the documents is close to this question",
+                                refused_by="no_passage")
         best = ranked[0]
         low = best.confidence < self.threshold
-        if low or (self.calibration.refuse_missing and (best.missing or best.opposed)):
+        ruled = self.calibration.refuse_missing and bool(best.missing or best.opposed)
+        if low or ruled:
             why = refusal_reason(best)
             if low:
                 why += f" (confidence {best.confidence:.2f} is below {self.threshold:.2f})"
-            return self._answer(question, retrieved, ranked, top_k, answered=False, reason=why)
+            return self._answer(question, retrieved, ranked, top_k, answered=False, reason=why,
+                                refused_by="constraint" if ruled else "confidence")
         return self._answer(question, retrieved, ranked, top_k, answered=True, reason=None,
                             caveat=caveat_of(best))
 
     # -- the record ----------------------------------------------------------------------------
     def _answer(self, question: str, retrieved, ranked: list[Candidate], top_k: int,
-                answered: bool, reason, caveat: str | None = None) -> Answer:
+                answered: bool, reason, caveat: str | None = None,
+                refused_by: str | None = None) -> Answer:
         """Answer (if any), evidence sentences (the answer's own first), and alternative spans
         (when abstaining, the spans it would have given, unconfirmed)."""
         spans, seen = [], set()
@@ -408,7 +423,7 @@ class Reader:
         answer = spans[0] if answered else None
         alternatives = spans[1:top_k + 1] if answered else spans[:top_k]
         return Answer(question, answered, reason, confidence, answer, evidence, alternatives,
-                      self.store.fingerprint, caveat=caveat)
+                      self.store.fingerprint, caveat=caveat, refused_by=refused_by)
 
     def _span(self, c: Candidate) -> Span:
         text = self.store.documents[c.window.doc_id].text[c.start:c.end]

@@ -93,8 +93,8 @@ def openapi_document(settings) -> dict:
         },
         "AnswerRecord": {
             "type": "object",
-            "required": ["question", "answered", "reason", "caveat", "confidence", "answer",
-                         "evidence", "alternatives", "index", "took_ms"],
+            "required": ["question", "answered", "reason", "caveat", "refused_by", "confidence",
+                         "answer", "evidence", "alternatives", "index", "took_ms"],
             "additionalProperties": False,
             "description": "An answer with its evidence, or an abstention (answered false, "
                            "answer null, reason set, evidence = the closest passages).",
@@ -107,6 +107,11 @@ def openapi_document(settings) -> dict:
                            "description": "When answered: what to check before trusting it "
                                           "(a year, number or name of the question that the "
                                           "answer's own sentence does not mention); else null."},
+                "refused_by": {"enum": ["confidence", "constraint", "no_passage", None],
+                               "description": "Why it was refused: the best span's confidence "
+                                              "is below the threshold; the closest passages "
+                                              "lack or contradict what the question names; no "
+                                              "passage is close. Null when answered."},
                 "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                 "answer": {"oneOf": [_ref("AnswerSpan"), {"type": "null"}]},
                 "evidence": {"type": "array", "items": _ref("Citation")},
