@@ -9,7 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from .config import Settings
+from .config import CAUTION_LEVELS, Settings
 from .errors import QAError
 
 EXIT_USAGE = 2       # the user can fix the command or its input
@@ -26,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--index", type=Path, help="index folder (default: index, $QA_INDEX)")
         p.add_argument("--model", help="sentence-transformers model folder ($QA_MODEL_PATH)")
 
+    def caution(p):
+        p.add_argument("--caution", choices=CAUTION_LEVELS,
+                       help="how readily it refuses: strict, balanced (default) or lenient "
+                            "($QA_CAUTION; see the README)")
+
     p = sub.add_parser("build", help="(re)build the index from the corpus folder")
     common(p)
     p.add_argument("--strict", action="store_true",
@@ -38,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     common(p, corpus=False)
     p.add_argument("--top-k", type=int, help="evidence passages to return (1-10, default 3)")
     p.add_argument("--json", action="store_true", help="print the answer record as JSON")
+    caution(p)
 
     p = sub.add_parser("eval", help="score a gold question set")
     common(p, corpus=False)
@@ -49,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", type=Path, metavar="EARLIER.json",
                    help="an earlier --out report: show each metric's change and the questions "
                         "that got better or worse")
+    caution(p)
 
     p = sub.add_parser("serve", help="serve the web form and JSON API")
     common(p)
@@ -58,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="threads per worker (default 8, $QA_THREADS)")
     p.add_argument("--rebuild", action="store_true",
                    help="build the index first if it is missing or stale")
+    caution(p)
 
     p = sub.add_parser("bench", help="measure latency, throughput, cold start and scale")
     common(p)
@@ -80,7 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, help="stop after this many steps (resume later)")
     p.add_argument("--limit", type=int, help="train on the first N examples only (a smoke run)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda where a GPU is lent")
-    p.add_argument("--epochs", type=int, default=3, help="passes over the examples (default 3)")
+    p.add_argument("--stage", choices=("squad", "abstention"), default="squad",
+                   help="squad (default): fine-tune from the base model on SQuAD v1.1 and "
+                        "../shared/bench/train; abstention: continue from "
+                        "qa/reader_base_weights.npz on the real near-misses of --v2-extra and "
+                        "SQuAD v1.1 positives (1 epoch, about an hour on 2 CPU cores)")
+    p.add_argument("--v2-extra", type=Path, default=Path("../shared/squad/v2-extra.jsonl.gz"),
+                   help="SQuAD 2.0 articles with real unanswerable questions: a third of them "
+                        "calibrate the confidence, the abstention stage learns from the rest")
+    p.add_argument("--epochs", type=int, help="passes over the examples (default 3; abstention 1)")
     p.add_argument("--per-paragraph", type=int, default=50,
                    help="answerable questions taken per paragraph at most (default 50: all)")
     p.add_argument("--retrieved-share", type=float, default=0.5,
@@ -107,12 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--average-with", type=Path,
                    help="after fine-tuning, average the weights with these (a model soup; "
                         "with --init-from, the weights it started from)")
-    p.add_argument("--learning-rate", type=float, default=8e-5,
-                   help="peak learning rate (default 8e-5)")
+    p.add_argument("--learning-rate", type=float,
+                   help="peak learning rate (default 8e-5; abstention 3e-5)")
     p.add_argument("--seed", type=int, default=0,
                    help="draws the examples and their order (default 0)")
-    p.add_argument("--checkpoint-every", type=int, default=100,
-                   help="steps between checkpoints (default 100)")
+    p.add_argument("--checkpoint-every", type=int,
+                   help="steps between checkpoints (default 100; abstention 50)")
     p.add_argument("--skip-fine-tune", action="store_true",
                    help="keep the weights, redo only the calibration")
     p.add_argument("--fine-tune-only", action="store_true",
@@ -126,7 +142,7 @@ def _settings(args) -> Settings:
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None), model_path=getattr(args, "model", None),
         host=getattr(args, "host", None), port=getattr(args, "port", None),
         workers=getattr(args, "workers", None), threads=getattr(args, "threads", None),
-        max_file_mb=getattr(args, "max_file_mb", None))
+        max_file_mb=getattr(args, "max_file_mb", None), caution=getattr(args, "caution", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,10 +237,15 @@ def cmd_eval(args, settings: Settings) -> int:
     diff = html_report.compare(report.metrics, report.results, earlier) if earlier else None
     if diff is not None:
         print(html_report.format_comparison(diff))
+        if earlier.get("tradeoff"):
+            from .evaluation import format_tradeoff
+            print("the earlier run's trade-off:\n" + format_tradeoff(earlier["tradeoff"]))
     if args.html:
         started = time.perf_counter()
         page = html_report.render_html(report.metrics, report.results, report.run, diff,
-                                       service_url=f"http://{settings.host}:{settings.port}")
+                                       service_url=f"http://{settings.host}:{settings.port}",
+                                       curve=report.tradeoff,
+                                       earlier_curve=(earlier or {}).get("tradeoff"))
         args.html.write_text(page, encoding="utf-8")
         print(f"HTML report written to {args.html} in {time.perf_counter() - started:.3f} s "
               f"(answering took {report.run['eval seconds']:.1f} s)")

@@ -33,6 +33,7 @@ class EvalReport:
     metrics: dict
     results: list[dict]
     run: dict = field(default_factory=dict)  # settings, index and timing (the HTML report's header)
+    tradeoff: dict = field(default_factory=dict)  # see tradeoff()
 
 
 # -- SQuAD answer normalisation and scores ------------------------------------------------------
@@ -152,6 +153,7 @@ def score(record: dict, item: dict, documents: dict) -> dict:
                                                      for c in ev[:3])),
         # the event `confidence` predicts: its best span is right (F1 >= 0.5)
         "top_correct": bool(answerable and top_f1 >= 0.5),
+        "top_f1": top_f1,  # what answering with the best span would score (the trade-off)
         "verbatim": verbatim(record, documents),
         **record,
     }
@@ -183,6 +185,54 @@ def summarize(results: list[dict]) -> dict:
         "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else 0.0,
         "latency_p95_ms": float(np.percentile(latency, 95)) if len(latency) else 0.0,
     }
+
+
+NO_ANSWER_TARGETS = (0.5, 0.6, 0.7, 0.85)
+
+
+def tradeoff(results: list[dict], threshold: float, step: float = 0.01) -> dict:
+    """The run's trade-off between answering and refusing, over the threshold: at each one, the
+    F1 on answerable questions (a refusal scores 0) and the share of unanswerable questions
+    refused, answering with each question's best span when its confidence reaches the
+    threshold (a refusal by the constraint check, or for want of passages, stays one). Also
+    the run's own point, and the best F1 at each share of NO_ANSWER_TARGETS refused."""
+    if not results:
+        return {}
+    conf = np.array([r["confidence"] for r in results])
+    top_f1 = np.array([r.get("top_f1", 0.0) for r in results])
+    held = np.array([r.get("refused_by") in ("constraint", "no_passage") for r in results])
+    answerable = np.array([bool(r["gold_answers"]) for r in results])
+
+    def point(answered, t):
+        return {"threshold": round(float(t), 4),
+                "has_answer_f1": float(np.where(answered, top_f1, 0.0)[answerable].mean())
+                if answerable.any() else None,
+                "no_answer_accuracy": float((~answered)[~answerable].mean())
+                if (~answerable).any() else None}
+
+    grid = np.round(np.arange(0.0, 1.0 + step / 2, step), 4)
+    points = [point((conf >= t) & ~held, t) for t in grid]
+    served = np.array([r["answered"] for r in results])
+    best = {}
+    for target in NO_ANSWER_TARGETS:
+        ok = [p["has_answer_f1"] for p in points if p["no_answer_accuracy"] is not None and
+              p["has_answer_f1"] is not None and p["no_answer_accuracy"] >= target - 1e-9]
+        best[f"{target:g}"] = max(ok) if ok else None
+    return {"points": points, "operating_point": point(served, threshold),
+            "best_f1_at_no_answer": best}
+
+
+def format_tradeoff(curve: dict) -> str:
+    """The trade-off's headline for the terminal: the run's point and the best F1 on answerable
+    questions at each share of unanswerable ones refused."""
+    if not curve or curve["operating_point"]["no_answer_accuracy"] is None:
+        return ""
+    op = curve["operating_point"]
+    best = ", ".join(f"{k}: {'-' if v is None else f'{v:.3f}'}"
+                     for k, v in curve["best_f1_at_no_answer"].items())
+    return (f"  trade-off (over the threshold): at {op['threshold']:.2f} F1 on answerable "
+            f"{op['has_answer_f1']:.3f} with {op['no_answer_accuracy']:.3f} of unanswerable "
+            "refused;\n  best F1 on answerable with at least this share refused: " + best)
 
 
 def confidence_bin(confidence: np.ndarray, bins: int = 10) -> np.ndarray:
@@ -232,11 +282,14 @@ def evaluate(pipeline, gold: list[dict]) -> EvalReport:
     run = {"index fingerprint": store.fingerprint, "index built at": manifest.get("built_at"),
            "model": manifest.get("model"),
            "reader": f"{reader.get('runtime')}{', int8' if reader.get('int8') else ''}",
+           "caution": pipeline.settings.caution or "balanced (default)"
+           if pipeline.settings.min_confidence is None else "QA_MIN_CONFIDENCE",
            "answer threshold": round(pipeline.reader.threshold, 4),
            "evidence top_k": pipeline.settings.top_k,
            "evaluated at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
            "eval seconds": round(time.perf_counter() - started, 2)}
-    return EvalReport(summarize(results), results, run)
+    return EvalReport(summarize(results), results, run,
+                      tradeoff(results, pipeline.reader.threshold))
 
 
 def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
@@ -249,8 +302,11 @@ def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
     report.run = {"gold": str(gold_path), "index": str(settings.index_dir), **report.run}
     print(format_metrics(report.metrics, title=f"{gold_path} on {settings.index_dir}"),
           file=stream)
+    if format_tradeoff(report.tradeoff):
+        print(format_tradeoff(report.tradeoff), file=stream)
     if out:
-        Path(out).write_text(json.dumps({"metrics": report.metrics, "results": report.results},
+        Path(out).write_text(json.dumps({"metrics": report.metrics, "tradeoff": report.tradeoff,
+                                         "results": report.results},
                                         ensure_ascii=False, indent=1), encoding="utf-8")
         print(f"report written to {out}", file=stream)
     return report

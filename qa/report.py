@@ -185,8 +185,10 @@ section:target h2{background:#fff6d6}.q td{font-size:.93em}td:first-child{white-
 
 
 def render_html(metrics: dict, results: list[dict], run: dict | None = None,
-                diff: dict | None = None, service_url: str = "http://127.0.0.1:8000") -> str:
-    """The whole report as one HTML page (no scripts, no external resources)."""
+                diff: dict | None = None, service_url: str = "http://127.0.0.1:8000",
+                curve: dict | None = None, earlier_curve: dict | None = None) -> str:
+    """The whole report as one HTML page (no scripts, no external resources); `curve`: the
+    run's trade-off (evaluation.tradeoff), `earlier_curve` the compared run's."""
     run = run or {}
     counts = outcome_counts(results)
     parts = ['<!doctype html><html lang="en"><head><meta charset="utf-8">',
@@ -196,7 +198,8 @@ def render_html(metrics: dict, results: list[dict], run: dict | None = None,
              f"<h1>Evaluation of {esc(run.get('gold', 'a gold set'))}</h1>",
              _run_line(run), _nav(counts, diff), '<div class="grid"><div>',
              _metrics_table(metrics, diff), _outcome_table(counts), "</div>",
-             _reliability(results, metrics), "</div>", _sections_table(results),
+             _reliability(results, metrics), "</div>", _tradeoff(curve, earlier_curve),
+             _sections_table(results),
              _slowest(results)]
     if diff is not None:
         parts.append(_changed(diff, service_url))
@@ -206,7 +209,7 @@ def render_html(metrics: dict, results: list[dict], run: dict | None = None,
 
 
 def _nav(counts: dict, diff: dict | None) -> str:
-    links = [("#metrics", "metrics"), ("#reliability", "reliability"),
+    links = [("#metrics", "metrics"), ("#reliability", "reliability"), ("#tradeoff", "trade-off"),
              ("#outcomes", "outcomes"), ("#sections", "per section"), ("#slowest", "slowest")]
     if diff is not None:
         links += [("#better", f"better ({len(diff['better'])})"),
@@ -297,6 +300,65 @@ def _reliability(results: list[dict], metrics: dict) -> str:
             f'{metrics["ece"]:.3f} is the gap between the two, weighted by bin size.</p>'
             + "".join(svg) + _table(["confidence", "questions", "mean confidence", "accuracy"],
                                     rows) + "</section>")
+
+
+def _tradeoff(curve: dict | None, earlier: dict | None) -> str:
+    """F1 on answerable questions against the share of unanswerable ones refused, over the
+    threshold, as inline SVG: this run's curve with its operating point, and the earlier run's
+    (dashed) when compared."""
+    if not curve or curve["operating_point"]["no_answer_accuracy"] is None or \
+            curve["operating_point"]["has_answer_f1"] is None:
+        return ('<section id="tradeoff"><h2>Trade-off</h2><p class="muted">The gold set needs '
+                "answerable and unanswerable questions for this curve.</p></section>")
+    w, h, left, top, size = 400, 382, 50, 20, 320
+    x = lambda v: left + v * size  # noqa: E731
+    y = lambda v: top + (1 - v) * size  # noqa: E731
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+           f'viewBox="0 0 {w} {h}" role="img" aria-label="trade-off curve">',
+           f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="#fafbfc" '
+           'stroke="#889"/>']
+    for t in np.linspace(0, 1, 6):
+        svg.append(f'<text x="{x(t):.1f}" y="{y(0) + 18}" font-size="11" '
+                   f'text-anchor="middle">{t:.1f}</text>')
+        svg.append(f'<text x="{left - 8}" y="{y(t) + 4:.1f}" font-size="11" '
+                   f'text-anchor="end">{t:.1f}</text>')
+
+    def line(c: dict, style: str) -> str:
+        pts = [(p["no_answer_accuracy"], p["has_answer_f1"]) for p in c["points"]
+               if p["no_answer_accuracy"] is not None and p["has_answer_f1"] is not None]
+        d = " ".join(f"{'M' if i == 0 else 'L'}{x(a):.1f} {y(b):.1f}"
+                     for i, (a, b) in enumerate(pts))
+        return f'<path d="{d}" fill="none" stroke-width="2" {style}/>'
+
+    if earlier and earlier.get("points"):
+        svg.append(line(earlier, 'stroke="#999" stroke-dasharray="5 3"'))
+    svg.append(line(curve, 'stroke="#5b8fd6"'))
+    op = curve["operating_point"]
+    tip = (f"threshold {op['threshold']:.2f}: F1 on answerable {op['has_answer_f1']:.3f}, "
+           f"unanswerable refused {op['no_answer_accuracy']:.3f}")
+    svg.append(f'<circle cx="{x(op["no_answer_accuracy"]):.1f}" '
+               f'cy="{y(op["has_answer_f1"]):.1f}" r="5" fill="#d0453b">'
+               f"<title>{esc(tip)}</title></circle>")
+    if earlier and earlier.get("operating_point", {}).get("has_answer_f1") is not None and \
+            earlier["operating_point"].get("no_answer_accuracy") is not None:
+        eop = earlier["operating_point"]
+        svg.append(f'<circle cx="{x(eop["no_answer_accuracy"]):.1f}" '
+                   f'cy="{y(eop["has_answer_f1"]):.1f}" r="4" fill="#999"/>')
+    svg.append(f'<text x="{x(.5)}" y="{y(0) + 36}" font-size="12" text-anchor="middle">'
+               "share of unanswerable questions refused</text>")
+    svg.append(f'<text x="14" y="{y(.5)}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 14 {y(.5)})">F1 on answerable questions</text></svg>')
+    head = ["refused at least", "best F1 on answerable"] + (["earlier"] if earlier else [])
+    old = (earlier or {}).get("best_f1_at_no_answer", {})
+    rows = [[_cell(k), _cell("-" if v is None else f"{v:.3f}", True)] +
+            ([_cell("-" if old.get(k) is None else f"{old[k]:.3f}", True)] if earlier else [])
+            for k, v in curve["best_f1_at_no_answer"].items()]
+    legend = ("Blue: this run over the threshold; red dot: its operating point "
+              f"({esc(tip)})" + ("; grey dashed and grey dot: the earlier run" if earlier
+                                 else "") + ".")
+    return ('<section id="tradeoff"><h2>Trade-off</h2><p class="muted">' + legend +
+            " A refusal by the constraint check stays a refusal at any threshold.</p>" +
+            "".join(svg) + _table(head, rows) + "</section>")
 
 
 def _outcome_table(counts: dict) -> str:

@@ -76,7 +76,7 @@ def test_eval_writes_report_and_fail_under_exits_1(run, index_dir, tmp_path):
                        str(out_path))
     assert code == 0 and "evidence@1" in out
     report = json.loads(out_path.read_text())
-    assert set(report) == {"metrics", "results"}
+    assert set(report) == {"metrics", "tradeoff", "results"}
     assert {"id", "gold_answers", "em", "f1", "evidence_hit", "answered"} <= \
         set(report["results"][0])
     code, _, err = run("eval", "--index", str(index_dir), "--gold", str(gold),
