@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install serve test soak index eval bench train clean
+.PHONY: install serve test soak index eval bench train train-abstention clean
 
 install: $(STAMP)
 
@@ -35,13 +35,22 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m qa bench
 
-# Relearn the reader from ../shared/squad and ../shared/bench/train: fine-tuning (about 9
-# minutes on one H200 with DEVICE=cuda; about 8 hours on 2 CPU cores, resuming from
-# .cache/reader-train after an interruption), then calibration on held-out training articles
-# (about 28 minutes on the CPU). scripts/device_train.sh runs the GPU half on a lent machine.
+# Relearn the reader from ../shared/squad and ../shared/bench/train in two stages.
+# `make train`: the SQuAD stage (about 9 minutes on one H200 with DEVICE=cuda; about 8 hours
+# on 2 CPU cores, resuming from .cache/reader-train after an interruption), written to
+# qa/models/reader_base_weights.npz, then the abstention stage below.
+# `make train-abstention`: continues from qa/models/reader_base_weights.npz on the real
+# unanswerable near-misses of ../shared/squad/v2-extra.jsonl.gz (about 46 minutes on 2 CPU
+# cores, resumable), then calibrates the confidence and the caution levels on held-out
+# training articles (about 15 minutes); writes qa/models/reader_weights.npz and
+# qa/models/reader_calibration.json. scripts/device_train.sh runs the GPU half on a lent machine.
 DEVICE ?= cpu
 train: $(STAMP)
-	$(PY) -m qa train --device $(DEVICE)
+	$(PY) -m qa train --device $(DEVICE) --out qa/models/reader_base_weights.npz --fine-tune-only
+	$(PY) -m qa train --stage abstention --device $(DEVICE)
+
+train-abstention: $(STAMP)
+	$(PY) -m qa train --stage abstention --device $(DEVICE)
 
 clean:
 	rm -rf index .pytest_cache

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 READER_WEIGHTS = Path(__file__).with_name("reader_weights.npz")
 # The confidence model fitted to these weights (qa/reader/confidence.py reads it)
 CALIBRATION_PATH = Path(__file__).with_name("reader_calibration.json")
+# The reader after its SQuAD stage (`make train`), which the abstention stage continues from
+# (`make train-abstention` writes READER_WEIGHTS).
+READER_BASE_WEIGHTS = Path(__file__).with_name("reader_base_weights.npz")
 READER_ONNX = "reader.onnx"
 MAX_TOKENS = 256  # question and window together; a longer window is cut at the end
 ONNX_MAX_DIFF = 2e-3  # largest acceptable |onnx - torch| logit difference

@@ -22,7 +22,7 @@ import numpy as np
 from ..evaluation import f1_score
 from ..reader.confidence import CONSTRAINT_FEATURES, FEATURES, READ_DEPTH, Calibration, Trees
 
-MAX_ARTICLES = 25  # all of them: examples.held_out keeps 25 SQuAD articles out
+MAX_ARTICLES = 40  # all of them: 25 SQuAD articles (examples.held_out), 6 of v2-extra
 MAX_QUESTIONS_PER_ARTICLE = 150
 FOLDS = 4
 
@@ -135,10 +135,10 @@ def calibration_corpus(paragraphs, folder: Path, seed: int = 0):
                         qs.append({"id": q["id"] + ":swap", "question": swapped, "answers": [],
                                    "article": t, "kind": "swapped"})
         rng.shuffle(qs)
-        # every real unanswerable question (they are few and the best test of refusing)
-        real = [q for q in qs if q["kind"] == "unanswerable"]
+        # real unanswerable questions (the best test of refusing), and at least as many others
+        real = [q for q in qs if q["kind"] == "unanswerable"][:MAX_QUESTIONS_PER_ARTICLE]
         items += real + [q for q in qs if q["kind"] != "unanswerable"][
-            :max(0, MAX_QUESTIONS_PER_ARTICLE - len(real))]
+            :max(MAX_QUESTIONS_PER_ARTICLE - len(real), len(real))]
     return items
 
 
@@ -260,6 +260,73 @@ def cross_validate(questions: list[dict], columns: list[int] | None = None,
             "ece": expected_calibration_error(conf, (f1 >= 0.5).astype(float))}
 
 
+# The caution levels a user chooses from (QA_CAUTION): the share of real unanswerable
+# questions (SQuAD 2.0's near-misses, written to look answerable) that each refuses on held-out
+# training articles, out of fold. The threshold of each is the lowest that refuses that share.
+CAUTION_TARGETS = {"lenient": 0.50, "balanced": 0.75, "strict": 0.90}
+DEFAULT_CAUTION = "balanced"
+THRESHOLD_GRID = np.round(np.arange(0.01, 0.991, 0.01), 2)
+
+
+def refusal_threshold(conf, answerable, lacks, kind, target: float,
+                      hard_rule: bool) -> float:
+    """The lowest threshold at which at least `target` of the real unanswerable questions
+    (`kind` "unanswerable") are refused (the hard rule refuses some whatever the threshold)."""
+    real = kind == "unanswerable"
+    if not real.any():
+        return float(THRESHOLD_GRID[-1])
+    for t in THRESHOLD_GRID:
+        answered = (conf >= t) & (~lacks if hard_rule else True)
+        if (~answered)[real].mean() >= target - 1e-9:
+            return float(t)
+    return float(THRESHOLD_GRID[-1])
+
+
+def tradeoff(conf, f1, answerable, lacks, kind, hard_rule: bool,
+             thresholds=THRESHOLD_GRID) -> list[dict]:
+    """At each threshold: F1 on answerable questions (a refusal scores 0), and the share of
+    real unanswerable (and of all unanswerable) questions refused."""
+    real, unanswerable = kind == "unanswerable", ~answerable
+    out = []
+    for t in thresholds:
+        answered = (conf >= t) & (~lacks if hard_rule else True)
+        out.append({"threshold": float(t),
+                    "has_answer_f1": float(np.where(answered, f1, 0.0)[answerable].mean()),
+                    "refused_real_unanswerable": float((~answered)[real].mean())
+                    if real.any() else None,
+                    "no_answer_accuracy": float((~answered)[unanswerable].mean())
+                    if unanswerable.any() else None})
+    return out
+
+
+def caution_levels(questions: list[dict], oof, hard_rule: bool) -> tuple[dict, dict]:
+    """Each level's threshold (chosen on all out-of-fold confidences) and its figures measured
+    out of fold (each fold's threshold chosen on the other folds, as cross_validate does)."""
+    conf, f1, answerable, lacks, fold = oof
+    kind = np.array([q["kind"] for q in questions])
+    keep = fold >= 0
+    thresholds, figures = {}, {}
+    for level, target in CAUTION_TARGETS.items():
+        thresholds[level] = refusal_threshold(conf[keep], answerable[keep], lacks[keep],
+                                              kind[keep], target, hard_rule)
+        answered = np.zeros(len(questions), dtype=bool)
+        for k in np.unique(fold[keep]):
+            other, mine = keep & (fold != k), fold == k
+            t = refusal_threshold(conf[other], answerable[other], lacks[other], kind[other],
+                                  target, hard_rule)
+            answered[mine] = conf[mine] >= t
+        if hard_rule:
+            answered &= ~lacks
+        a, u, real = answerable[keep], ~answerable[keep], kind[keep] == "unanswerable"
+        ans, score = answered[keep], f1[keep]
+        figures[level] = {
+            "target_refused": target, "threshold": thresholds[level],
+            "has_answer_f1": float(np.where(ans, score, 0.0)[a].mean()),
+            "refused_real_unanswerable": float((~ans)[real].mean()) if real.any() else None,
+            "no_answer_accuracy": float((~ans)[u].mean()) if u.any() else None}
+    return thresholds, figures
+
+
 # How many retrieved sentences' windows the reader may read (about 3 windows for 5, 2.5 for 4,
 # 2 for 3).
 DEPTHS = (5, 4, 3)
@@ -309,7 +376,10 @@ def name(depth: int, int8: bool) -> str:
     return f"depth{depth}_{'int8' if int8 else 'fp32'}"
 
 
-def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibration:
+def run_calibration(paragraphs, weights: Path, work: Path, settings,
+                    keep: tuple[int, bool] | None = None) -> Calibration:
+    """Fit the confidence model and the caution levels' thresholds; with `keep` (depth, int8)
+    only that variant is measured, instead of choosing the depth and precision anew."""
     from ..config import Settings
     from ..errors import QAError
     from ..models.embedding import Embedder
@@ -358,33 +428,49 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings) -> Calibrat
                 log(f"  {k}: " + ", ".join(f"{a} {b:.3f}" if isinstance(b, float) else f"{a} {b}"
                                            for a, b in v.items()))
 
-    for depth in DEPTHS:
-        measure(depth, False)
-    depth = choose_depth(measured)
-    measure(depth, True)
-    int8 = choose_int8(measured, depth)
+    if keep is None:
+        for depth in DEPTHS:
+            measure(depth, False)
+        depth = choose_depth(measured)
+        measure(depth, True)
+        int8 = choose_int8(measured, depth)
+    else:
+        depth, int8 = keep
+        measure(depth, int8)
     chosen = measured[name(depth, int8)]
     rule = served_rule(chosen)
     calibration = fit(collected[(depth, int8)])
     calibration.depth, calibration.int8 = depth, int8
     calibration.refuse_missing = rule == "constraint_as_hard_rule"
-    conf, f1, answerable, lacks, _ = folds[(depth, int8)]
-    calibration.threshold = oof_threshold(conf, f1, answerable, lacks,
-                                          calibration.refuse_missing)
+    questions = collected[(depth, int8)]
+    calibration.levels, levels_measured = caution_levels(questions, folds[(depth, int8)],
+                                                         calibration.refuse_missing)
+    calibration.threshold = calibration.levels[DEFAULT_CAUTION]
+    conf, f1, answerable, lacks, fold = folds[(depth, int8)]
+    keep_rows = fold >= 0
+    kind = np.array([q["kind"] for q in questions])
     calibration.measured = {
         "held_out_articles": sorted({q["article"] for q in items}),
-        "questions": {k: sum(q["kind"] == k for q in items)
+        "caution_levels": levels_measured,
+        "tradeoff": tradeoff(conf[keep_rows], f1[keep_rows], answerable[keep_rows],
+                             lacks[keep_rows], kind[keep_rows], calibration.refuse_missing,
+                             THRESHOLD_GRID[::5]),        "questions": {k: sum(q["kind"] == k for q in items)
                       for k in ("answer", "unanswerable", "swapped")},
         "note": "out-of-fold figures (folds by article); a candidate is right when F1 >= 0.5",
         "chosen": name(depth, int8) + (" + hard rule" if calibration.refuse_missing else ""),
         **measured}
     calibration.save(CALIBRATION_PATH)
-    log(f"calibration: chose {calibration.measured['chosen']}, threshold "
+    for level, m in levels_measured.items():
+        log(f"calibration: {level}: threshold {m['threshold']:.2f}, out of fold: real "
+            f"unanswerable refused {m['refused_real_unanswerable']:.3f}, F1 on answerable "
+            f"{m['has_answer_f1']:.3f}")
+    log(f"calibration: chose {calibration.measured['chosen']}, {DEFAULT_CAUTION} threshold "
         f"{calibration.threshold:.2f}; wrote {CALIBRATION_PATH} ({time.time() - started:.0f} s)")
     return calibration
 
 
-def calibrate(paragraphs, weights: Path, work: Path, settings) -> Calibration:
+def calibrate(paragraphs, weights: Path, work: Path, settings,
+              keep: tuple[int, bool] | None = None) -> Calibration:
     """Fit the calibration on held-out training articles and write it to CALIBRATION_PATH.
     See run_calibration."""
-    return run_calibration(paragraphs, weights, work, settings)
+    return run_calibration(paragraphs, weights, work, settings, keep)

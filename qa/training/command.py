@@ -1,10 +1,14 @@
 """`python -m qa train`: build the examples, fine-tune the reader, calibrate its confidence.
 
-1. Examples from ../shared/squad/train.jsonl.gz and ../shared/bench/train
-   (qa/training/examples.py), leaving out the held-out articles.
+1. Examples (qa/training/examples.py), leaving out the held-out articles: for the SQuAD stage from
+   ../shared/squad/train.jsonl.gz and ../shared/bench/train; for the abstention stage
+   (`--stage abstention`, which continues from the SQuAD stage's weights) the real
+   unanswerable near-misses of two thirds of ../shared/squad/v2-extra.jsonl.gz's articles with
+   SQuAD v1.1 positives.
 2. Fine-tuning (qa/training/fine_tune.py), resumable from checkpoints in --work.
-3. Calibration on the held-out articles (qa/training/calibrate.py): the confidence model and
-   the answer threshold, written to qa/models/reader_calibration.json.
+3. Calibration on the held-out articles (qa/training/calibrate.py), the other third of v2-extra's
+   among them: the confidence model and the caution levels' thresholds, written to
+   qa/models/reader_calibration.json.
 """
 
 from __future__ import annotations
@@ -16,15 +20,31 @@ from collections import Counter
 from pathlib import Path
 
 from ..config import Settings
-from ..models.reader_model import READER_WEIGHTS
+from ..models.reader_model import READER_BASE_WEIGHTS, READER_WEIGHTS
 
+# Each stage's defaults for the options left unset.
+STAGE_DEFAULTS = {"squad": dict(epochs=3, learning_rate=8e-5, checkpoint_every=100,
+                                batch_size=32),
+                  "abstention": dict(epochs=1, learning_rate=3e-5, checkpoint_every=50,
+                                     batch_size=16)}
 SHARES = ("retrieved_share", "swapped_share", "opposite_share", "negated_share",
           "window_swap_share", "sentence_swap_share")
 
 
 def run_training(args, settings: Settings) -> int:
-    from .examples import bench_paragraphs, held_out, make_examples, read_squad
+    from .examples import (abstention_examples, bench_paragraphs, held_out, make_examples,
+                           read_squad, v2_calibration)
     from .fine_tune import TrainConfig, fine_tune, log
+    for key, value in STAGE_DEFAULTS[args.stage].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    if args.stage == "abstention":
+        # continue from the SQuAD stage's weights, then average with them (a model soup: it
+        # kept the SQuAD stage's answers better at the same refusals on held-out articles)
+        if args.init_from is None:
+            args.init_from = READER_BASE_WEIGHTS
+        if args.average_with is None and not args.skip_fine_tune:
+            args.average_with = READER_BASE_WEIGHTS
     if not Path(args.squad).is_file():
         print(f"error: no SQuAD training file at {args.squad}: pass --squad PATH",
               file=sys.stderr)
@@ -68,34 +88,47 @@ def run_training(args, settings: Settings) -> int:
             print(f"error: --device {args.device!r} is not available here: use --device cpu",
                   file=sys.stderr)
             return 2
+    if args.stage == "abstention" and not Path(args.v2_extra).is_file():
+        print(f"error: no SQuAD 2.0 articles at {args.v2_extra}: the abstention stage learns "
+              "from them; pass --v2-extra PATH", file=sys.stderr)
+        return 2
     started = time.time()
     paragraphs = read_squad(Path(args.squad))
     train = [p for p in paragraphs if not held_out(p.title)]
     heldout = [p for p in paragraphs if held_out(p.title)]
-    if args.bench_train and str(args.bench_train) and (Path(args.bench_train) / "gold.jsonl").is_file():
-        train += bench_paragraphs(Path(args.bench_train))
-    log(f"{len(paragraphs)} paragraphs read; {len({p.title for p in heldout})} articles held "
-        f"out for calibration ({time.time() - started:.0f} s)")
+    v2 = read_squad(Path(args.v2_extra)) if Path(args.v2_extra).is_file() else []
+    heldout += [p for p in v2 if v2_calibration(p.title)]
+    log(f"{len(paragraphs) + len(v2)} paragraphs read; {len({p.title for p in heldout})} "
+        f"articles held out for calibration ({time.time() - started:.0f} s)")
+    work = Path(args.work) / "abstention" if args.stage == "abstention" else Path(args.work)
     if not args.skip_fine_tune:
-        examples = make_examples(train, seed=args.seed, per_paragraph=args.per_paragraph,
-                                 **{k: getattr(args, k) for k in SHARES})
+        if args.stage == "abstention":
+            examples = abstention_examples([p for p in v2 if not v2_calibration(p.title)],
+                                           train, seed=args.seed)
+        else:
+            if args.bench_train and str(args.bench_train) and \
+                    (Path(args.bench_train) / "gold.jsonl").is_file():
+                train += bench_paragraphs(Path(args.bench_train))
+            examples = make_examples(train, seed=args.seed, per_paragraph=args.per_paragraph,
+                                     **{k: getattr(args, k) for k in SHARES})
         if args.limit:
             examples = examples[:args.limit]
         log(f"{len(examples)} examples: " + ", ".join(
             f"{k} {v}" for k, v in sorted(Counter(e.kind for e in examples).items())) +
             f" ({time.time() - started:.0f} s)")
         config = TrainConfig(epochs=args.epochs, device=args.device,
-                             checkpoint_every=args.checkpoint_every,
+                             checkpoint_every=args.checkpoint_every, batch_size=args.batch_size,
                              learning_rate=args.learning_rate, seed=args.seed)
-        summary = fine_tune(examples, out, Path(args.work), config, fresh=args.fresh,
+        summary = fine_tune(examples, out, work, config, fresh=args.fresh,
                             max_steps=args.max_steps, init=args.init_from)
         summary["kinds"] = dict(Counter(e.kind for e in examples))
         summary["options"] = {k: getattr(args, k) for k in (
-            "epochs", "per_paragraph", *SHARES, "device", "learning_rate", "seed", "limit")}
+            "stage", "epochs", "per_paragraph", *SHARES, "device", "learning_rate", "seed",
+            "limit")}
         summary["options"].update({k: str(getattr(args, k)) if getattr(args, k) else None
                                    for k in ("init_from", "average_with")})
-        Path(args.work).mkdir(parents=True, exist_ok=True)
-        (Path(args.work) / "fine_tune.json").write_text(json.dumps(summary, indent=1) + "\n")
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "fine_tune.json").write_text(json.dumps(summary, indent=1) + "\n")
         if not summary["finished"]:
             log(f"stopped at step {summary['steps']}/{summary['total_steps']}: run the same "
                 "command again to resume")
@@ -108,7 +141,17 @@ def run_training(args, settings: Settings) -> int:
         log(f"fine-tuned in {(time.time() - started) / 60:.1f} min; calibrate with "
             "--skip-fine-tune")
         return 0
+    from ..models.reader_model import CALIBRATION_PATH
     from .calibrate import calibrate
-    calibrate(heldout, out, Path(args.work), settings)
+    # the abstention stage keeps the depth and precision the last calibration chose (read
+    # from the file as it is: its features may be older than the code's)
+    keep = None
+    if args.stage == "abstention":
+        try:
+            shipped = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+            keep = (int(shipped["depth"]), bool(shipped["int8"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            keep = None  # no calibration yet: choose them anew
+    calibrate(heldout, out, Path(args.work), settings, keep)
     log(f"done in {(time.time() - started) / 60:.1f} min")
     return 0

@@ -85,6 +85,34 @@ def held_out(title: str, share: float = 0.04) -> bool:
     return (digest % 10_000) / 10_000 < share
 
 
+def v2_calibration(title: str) -> bool:
+    """Articles of ../shared/squad/v2-extra.jsonl.gz kept out of the reader's training to fit
+    the confidence model on (a third, chosen by the title's hash: 6 of its 15); the rest teach
+    the reader its abstention."""
+    return int(hashlib.sha1(title.encode("utf-8")).hexdigest(), 16) % 3 == 0
+
+
+# The abstention stage's mix of near-misses drawn from answerable questions (as `qa train`).
+ABSTENTION_SHARES = dict(retrieved_share=0.5, swapped_share=0.8, opposite_share=1.0,
+                         negated_share=0.2)
+
+
+def abstention_examples(v2_paragraphs: list[Paragraph], squad_paragraphs: list[Paragraph],
+                        seed: int = 0, squad_count: int = 3000) -> list[Example]:
+    """The abstention stage's examples: every question of the v2-extra training articles (their
+    real unanswerable near-misses, each with its two most similar windows, and their answerable
+    ones with the usual near-misses drawn from them), and one answerable question (with the same
+    near-misses) from each of `squad_count` SQuAD v1.1 paragraphs drawn at random, so that the
+    spans do not get worse while the reader learns to refuse."""
+    drawn = list(squad_paragraphs)
+    random.Random(seed).shuffle(drawn)
+    examples = make_examples(v2_paragraphs, seed=seed, per_paragraph=100, **ABSTENTION_SHARES)
+    examples += make_examples(drawn[:squad_count], seed=seed + 1, per_paragraph=1,
+                              **ABSTENTION_SHARES)
+    random.Random(seed).shuffle(examples)
+    return examples
+
+
 def sentence_of(paragraph: Paragraph, char: int) -> int:
     for i, (a, b) in enumerate(paragraph.sentences):
         if char < b:
