@@ -598,10 +598,21 @@ def test_constraint_check_names_an_opposite_the_passage_states_instead():
 
 # -- behaviour on the article -------------------------------------------------------------------
 
-def test_design_card_question_is_answered_with_the_threshold(pipeline):
-    record = pipeline.ask("What energy density threshold applies?").to_dict()
-    assert record["answered"], record["reason"]
-    assert "300Wh/kg" in record["answer"]["text"]
+def test_design_card_question_is_answered_or_its_answer_offered(pipeline, settings):
+    """At the default caution the reader refuses what it is unsure of (this answer's confidence
+    is under `balanced`'s threshold since the abstention stage); the span it would give comes
+    first among the alternatives, and `lenient` answers with it."""
+    from dataclasses import replace
+    from qa.pipeline import Pipeline
+    question = "What energy density threshold applies?"
+    record = pipeline.ask(question).to_dict()
+    best = record["answer"] if record["answered"] else record["alternatives"][0]
+    assert "300Wh/kg" in best["text"], record
+    lenient = Pipeline(pipeline.store, pipeline.embedder, replace(settings, caution="lenient"),
+                       reader_model=pipeline.reader.model)
+    answered = lenient.ask(question).to_dict()
+    assert answered["answered"], answered["reason"]
+    assert "300Wh/kg" in answered["answer"]["text"]
 
 
 def test_an_answer_whose_sentence_lacks_a_name_of_the_question_says_so(pipeline):
