@@ -251,14 +251,17 @@ def _metrics_table(metrics: dict, diff: dict | None) -> str:
     return '<h2 id="metrics">Metrics</h2>' + _table(head, rows)
 
 
-def _reliability(results: list[dict], metrics: dict) -> str:
-    """Confidence bins against the observed accuracy of the top span, as inline SVG."""
-    bins = reliability_bins(results)
-    w, h, left, top, size = 400, 382, 50, 20, 320
+PLOT_WIDTH, PLOT_HEIGHT, PLOT_LEFT, PLOT_TOP, PLOT_SIZE = 400, 382, 50, 20, 320
+
+
+def _unit_square(label: str):
+    """The start of an inline SVG plot of [0, 1] x [0, 1] with its ticks: the list of SVG parts
+    and the functions from values to x and y coordinates."""
+    left, top, size = PLOT_LEFT, PLOT_TOP, PLOT_SIZE
     x = lambda v: left + v * size  # noqa: E731
     y = lambda v: top + (1 - v) * size  # noqa: E731
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-           f'viewBox="0 0 {w} {h}" role="img" aria-label="reliability diagram">',
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{PLOT_WIDTH}" height="{PLOT_HEIGHT}" '
+           f'viewBox="0 0 {PLOT_WIDTH} {PLOT_HEIGHT}" role="img" aria-label="{esc(label)}">',
            f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="#fafbfc" '
            'stroke="#889"/>']
     for t in np.linspace(0, 1, 6):
@@ -268,6 +271,14 @@ def _reliability(results: list[dict], metrics: dict) -> str:
         svg.append(f'<line x1="{left - 5}" y1="{y(t):.1f}" x2="{left}" y2="{y(t):.1f}" '
                    f'stroke="#889"/><text x="{left - 8}" y="{y(t) + 4:.1f}" font-size="11" '
                    f'text-anchor="end">{t:.1f}</text>')
+    return svg, x, y
+
+
+def _reliability(results: list[dict], metrics: dict) -> str:
+    """Confidence bins against the observed accuracy of the top span, as inline SVG."""
+    bins = reliability_bins(results)
+    svg, x, y = _unit_square("reliability diagram")
+    size, left, top = PLOT_SIZE, PLOT_LEFT, PLOT_TOP
     svg.append(f'<path d="M{x(0)} {y(0)} L{x(1)} {y(1)}" stroke="#999" stroke-dasharray="4 3" '
                'fill="none"/>')
     for b in bins:
@@ -310,18 +321,7 @@ def _tradeoff(curve: dict | None, earlier: dict | None) -> str:
             curve["operating_point"]["has_answer_f1"] is None:
         return ('<section id="tradeoff"><h2>Trade-off</h2><p class="muted">The gold set needs '
                 "answerable and unanswerable questions for this curve.</p></section>")
-    w, h, left, top, size = 400, 382, 50, 20, 320
-    x = lambda v: left + v * size  # noqa: E731
-    y = lambda v: top + (1 - v) * size  # noqa: E731
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-           f'viewBox="0 0 {w} {h}" role="img" aria-label="trade-off curve">',
-           f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="#fafbfc" '
-           'stroke="#889"/>']
-    for t in np.linspace(0, 1, 6):
-        svg.append(f'<text x="{x(t):.1f}" y="{y(0) + 18}" font-size="11" '
-                   f'text-anchor="middle">{t:.1f}</text>')
-        svg.append(f'<text x="{left - 8}" y="{y(t) + 4:.1f}" font-size="11" '
-                   f'text-anchor="end">{t:.1f}</text>')
+    svg, x, y = _unit_square("trade-off curve")
 
     def line(c: dict, style: str) -> str:
         pts = [(p["no_answer_accuracy"], p["has_answer_f1"]) for p in c["points"]
