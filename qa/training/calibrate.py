@@ -228,6 +228,18 @@ def oof_threshold(conf, f1, answerable, lacks, hard_rule: bool) -> float:
     return best_threshold(conf, f1, answerable, ~lacks if hard_rule else None)[0]
 
 
+def answered_out_of_fold(conf, lacks, fold, hard_rule: bool, choose) -> np.ndarray:
+    """Whether each question is answered when each fold's threshold is `choose(other)`, chosen
+    on the other folds' rows (`other`: a mask), as the served one is chosen on all of them;
+    the hard rule refuses what lacks a year, number or name the question states."""
+    keep = fold >= 0
+    answered = np.zeros(len(conf), dtype=bool)
+    for k in np.unique(fold[keep]):
+        other, mine = keep & (fold != k), fold == k
+        answered[mine] = conf[mine] >= choose(other)
+    return answered & ~lacks if hard_rule else answered
+
+
 def cross_validate(questions: list[dict], columns: list[int] | None = None,
                    hard_rule: bool = False, oof=None) -> dict:
     """Out-of-fold figures: folds by article; each fold's threshold is chosen on the other
@@ -236,14 +248,10 @@ def cross_validate(questions: list[dict], columns: list[int] | None = None,
     from ..evaluation import expected_calibration_error
     conf, f1, answerable, lacks, fold = oof or out_of_fold(questions, columns)
     keep = fold >= 0
-    answered = np.zeros(len(questions), dtype=bool)
-    for k in np.unique(fold[keep]):
-        other, mine = keep & (fold != k), fold == k
-        threshold = oof_threshold(conf[other], f1[other], answerable[other], lacks[other],
-                                  hard_rule) if other.any() else 0.5
-        answered[mine] = conf[mine] >= threshold
-    if hard_rule:
-        answered &= ~lacks
+    answered = answered_out_of_fold(
+        conf, lacks, fold, hard_rule,
+        lambda other: oof_threshold(conf[other], f1[other], answerable[other], lacks[other],
+                                    hard_rule) if other.any() else 0.5)
     kind = np.array([q["kind"] for q in questions])
     conf, f1, answerable, answered, kind = (x[keep] for x in
                                             (conf, f1, answerable, answered, kind))
@@ -309,14 +317,10 @@ def caution_levels(questions: list[dict], oof, hard_rule: bool) -> tuple[dict, d
     for level, target in CAUTION_TARGETS.items():
         thresholds[level] = refusal_threshold(conf[keep], answerable[keep], lacks[keep],
                                               kind[keep], target, hard_rule)
-        answered = np.zeros(len(questions), dtype=bool)
-        for k in np.unique(fold[keep]):
-            other, mine = keep & (fold != k), fold == k
-            t = refusal_threshold(conf[other], answerable[other], lacks[other], kind[other],
-                                  target, hard_rule)
-            answered[mine] = conf[mine] >= t
-        if hard_rule:
-            answered &= ~lacks
+        answered = answered_out_of_fold(
+            conf, lacks, fold, hard_rule,
+            lambda other, target=target: refusal_threshold(
+                conf[other], answerable[other], lacks[other], kind[other], target, hard_rule))
         a, u, real = answerable[keep], ~answerable[keep], kind[keep] == "unanswerable"
         ans, score = answered[keep], f1[keep]
         figures[level] = {
