@@ -11,10 +11,12 @@ export TRANSFORMERS_OFFLINE := 1
 install: $(STAMP)
 
 $(STAMP): requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $(STAMP)
+	@echo "installing the dependencies into $(VENV) (once; about 3 minutes) ..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+	@echo "installed; next: make serve (the service) or make test (the tests)"
 
 index: $(STAMP)
 	$(PY) -m qa build
@@ -23,11 +25,11 @@ serve: $(STAMP)
 	$(PY) -m qa serve --rebuild --workers $${QA_WORKERS:-2}
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs
 
 # The long load test (2 minutes at concurrency 16 on loopback); CI runs it after `make test`.
 soak: $(STAMP)
-	$(PY) -m pytest -q -s -m soak
+	$(PY) -m pytest -q -rs -s -m soak
 
 eval: $(STAMP)
 	$(PY) -m qa eval

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .config import CAUTION_LEVELS, Settings
 from .errors import QAError
+from .text import counted
 
 EXIT_USAGE = 2       # the user can fix the command or its input
 EXIT_THRESHOLD = 1   # eval ran but missed a --fail-under threshold
@@ -172,8 +173,9 @@ def cmd_build(args, settings: Settings) -> int:
     report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path),
                          max_file_bytes=settings.max_file_bytes, strict=args.strict,
                          progress=Progress(), int8=settings.reader_int8)
-    print(f"indexed {report.documents} documents, {report.sentences} sentences, "
-          f"{report.passages} passages from {settings.corpus_dir} into {report.index_dir} "
+    print(f"indexed {counted(report.documents, 'document')}, "
+          f"{counted(report.sentences, 'sentence')}, "
+          f"{counted(report.passages, 'passage')} from {settings.corpus_dir} into {report.index_dir} "
           f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s; embedded "
           f"{report.embedded} of {report.texts} texts, the others cached or repeated"
           + (f"; {len(report.skipped)} file(s) skipped" if report.skipped else "") + ")")

@@ -21,6 +21,7 @@ from .reader.confidence import READ_DEPTH, Calibration
 from .reader.reading import Reader
 from .retrieval import HybridRetriever
 from .store.document_store import DocumentStore
+from .text import counted
 from .types import Answer
 
 
@@ -58,6 +59,18 @@ def cite_pages(answer: Answer, documents: dict) -> Answer:
         if item is not None:
             item.page = documents[item.doc_id].page_at(item.start)
     return answer
+
+
+def index_needs_build(settings: Settings) -> str | None:
+    """Why the index of `settings` must be (re)built before serving (missing, stale, corrupt,
+    or built with other reader weights), or None when it is current."""
+    try:
+        store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
+    except (IndexMissing, IndexStale, IndexCorrupt) as exc:
+        return str(exc).split(":")[0]
+    if not reader_is_current(store.manifest, int8=served_int8(settings.reader_int8)):
+        return "the reader was retrained (or its precision changed) since the index was built"
+    return None
 
 
 class Pipeline:
@@ -142,17 +155,17 @@ logger = logging.getLogger(__name__)
 class LivePipeline:
     """The serving pipeline, swapped for a new one when its index folder is rebuilt.
 
-    `current()` costs one stat of the manifest at most every `check_every` seconds. A rebuild
-    (written beside the old index, then renamed in) is loaded in a background thread while
-    requests keep using the old pipeline; then one reference assignment swaps them. An index
-    that fails to load (stale, corrupt, mid-swap) is logged and the old one keeps serving.
+    `current()` stats the index manifest on every call (microseconds). A rebuild is written
+    beside the old index and renamed in, so a changed manifest means a complete new index: the
+    first request that sees it loads it while the others wait, and every request from then on
+    is answered from it. An index that fails to load (stale, corrupt) is logged once and the old
+    one keeps serving until the manifest changes again.
     """
 
-    def __init__(self, pipeline: Pipeline, check_every: float = 1.0):
+    def __init__(self, pipeline: Pipeline):
         self._pipeline = pipeline
-        self.check_every = check_every
         self._signature = self._manifest_signature()
-        self._checked = time.monotonic()
+        self._refused = None  # the signature of a rebuilt index that did not load
         self._reloading = threading.Lock()
 
     @property
@@ -160,28 +173,29 @@ class LivePipeline:
         return self._pipeline.settings
 
     def current(self) -> Pipeline:
-        now = time.monotonic()
-        if now - self._checked >= self.check_every:
-            self._checked = now
-            signature = self._manifest_signature()
-            if signature is not None and signature != self._signature \
-                    and self._reloading.acquire(blocking=False):
-                threading.Thread(target=self._reload, args=(signature,), daemon=True,
-                                 name="qa-index-reload").start()
+        signature = self._manifest_signature()
+        if signature is not None and signature not in (self._signature, self._refused):
+            with self._reloading:  # one load; requests arriving meanwhile wait for it
+                if signature not in (self._signature, self._refused):
+                    self._reload(signature)
         return self._pipeline
 
     def _reload(self, signature) -> None:
+        old = self._pipeline
         try:
-            old = self._pipeline
             fresh = Pipeline.load(old.settings, embedder=old.embedder)
-            self._pipeline = fresh
-            self._signature = signature
-            logger.info("loaded the rebuilt index %s (fingerprint %s)", old.index_dir,
-                        fresh.store.fingerprint)
         except QAError as exc:
-            logger.warning("kept the loaded index: the rebuilt one did not load (%s)", exc)
-        finally:
-            self._reloading.release()
+            self._refused = signature
+            logger.warning("kept the loaded index %s: the rebuilt one did not load (%s)",
+                           old.store.fingerprint, exc)
+            return
+        self._pipeline = fresh
+        self._signature = signature
+        counts = fresh.store.manifest.get("counts", {})
+        logger.info("switched to the rebuilt index in %s: fingerprint %s -> %s (%s, %s)",
+                    old.index_dir, old.store.fingerprint, fresh.store.fingerprint,
+                    counted(len(fresh.store.documents), "document"),
+                    counted(counts.get("sentences", len(fresh.store.sentences)), "sentence"))
 
     def _manifest_signature(self):
         try:

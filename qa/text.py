@@ -61,3 +61,8 @@ def content_stems(text: str) -> list[str]:
 def token_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the tokens of `text` (offsets into `text` itself)."""
     return [m.span() for m in TOKEN_RE.finditer(text)]
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 document', '2 documents' (`plural` for irregular nouns)."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"

@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 ARTIFACTS = ROOT / "artifacts"
-READY = re.compile(r"serving (\d+) documents at (http://\S+)")
+READY = re.compile(r"serving (\d+) documents? at (http://\S+)")
 
 
 @pytest.fixture(scope="session")

@@ -116,7 +116,7 @@ def test_rebuild_while_serving_swaps_atomically(tmp_path, embedder):
     (corpus / "doc.txt").write_text(VERSIONS["a"], encoding="utf-8")
     build_index(corpus, index, embedder)
     settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
-    live = LivePipeline(Pipeline.load(settings, embedder=embedder), check_every=0.0)
+    live = LivePipeline(Pipeline.load(settings, embedder=embedder))
     flask_app = create_app(live)
 
     stop = threading.Event()
@@ -161,6 +161,33 @@ def test_rebuild_while_serving_swaps_atomically(tmp_path, embedder):
     assert len(set(seen)) == 2 and len(seen) > 20
 
 
+def test_the_first_request_after_a_rebuild_is_answered_from_it_and_logged(tmp_path, embedder,
+                                                                           caplog):
+    import logging
+
+    from qa.config import Settings
+    from qa.pipeline import LivePipeline, Pipeline
+    from qa.store.indexing import build_index
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "doc.txt").write_text(VERSIONS["a"], encoding="utf-8")
+    build_index(corpus, index, embedder)
+    settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
+    live = LivePipeline(Pipeline.load(settings, embedder=embedder))
+    old = live.current().store.fingerprint
+    (corpus / "doc.txt").write_text(VERSIONS["b"], encoding="utf-8")
+    build_index(corpus, index, embedder)
+    with caplog.at_level(logging.INFO, logger="qa"):
+        answer = live.current().ask("What was the fentanyl tariff rate?")  # no waiting
+    new = live.current().store.fingerprint
+    assert new != old and answer.fingerprint == new
+    switches = [r.getMessage() for r in caplog.records if "switched" in r.getMessage()]
+    assert len(switches) == 1
+    assert old in switches[0] and new in switches[0] and "1 documents" not in switches[0]
+    assert "(1 document, " in switches[0]
+
+
 def test_a_corrupt_rebuild_keeps_the_old_index_serving(tmp_path, embedder):
     from qa.config import Settings
     from qa.pipeline import LivePipeline, Pipeline
@@ -171,7 +198,7 @@ def test_a_corrupt_rebuild_keeps_the_old_index_serving(tmp_path, embedder):
     (corpus / "doc.txt").write_text(VERSIONS["a"], encoding="utf-8")
     build_index(corpus, index, embedder)
     settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
-    live = LivePipeline(Pipeline.load(settings, embedder=embedder), check_every=0.0)
+    live = LivePipeline(Pipeline.load(settings, embedder=embedder))
     before = live.current()
     manifest = json.loads((index / "manifest.json").read_text())
     manifest["files"]["sentences.json"] = "0" * 64

@@ -39,7 +39,10 @@ def test_serve_rebuild_answers_then_stops_cleanly_on_sigterm(tmp_path):
     server = start_server(["--rebuild", "--index", str(index), "--corpus", str(CORPUS)])
     try:
         ready = [line for line in server.lines if line.startswith("serving ")]
-        assert ready == [f"serving 1 documents at {server.url}"]
+        assert ready == [f"serving 1 document at {server.url} (stop with Ctrl-C)"]
+        # what `qa build` shows, before serving: the reason, then the build's own totals
+        assert server.lines[0].startswith("building the index first (no index at ")
+        assert any(line.startswith("indexed 1 document, ") for line in server.lines)
         assert (index / "manifest.json").is_file()
         health = wait_for_health(server.url)
         assert health["status"] == "ok" and health["documents"] == 1
@@ -94,6 +97,7 @@ def test_serve_rebuild_answers_then_stops_cleanly_on_sigterm(tmp_path):
         # well under DRAIN_SECONDS (10): the idle connection was closed, not waited for
         # (about 2 s of this is the interpreter unloading torch after serve() returns)
         assert time.monotonic() - stopped_at < 8
+        assert server.lines[-2:] == ["stopping: finishing the requests in progress", "stopped"]
         assert "Traceback" not in server.stderr
         idle.close()
     finally:
@@ -104,8 +108,8 @@ def test_several_workers_share_the_port_and_all_stop(index_dir):
     server = start_server(["--index", str(index_dir), "--corpus", str(CORPUS), "--workers", "2",
                            "--threads", "2"])
     try:
-        assert re.fullmatch(r"serving 1 documents at http://127\.0\.0\.1:\d+ "
-                            r"\(2 worker processes, 2 threads each\)",
+        assert re.fullmatch(r"serving 1 document at http://127\.0\.0\.1:\d+ "
+                            r"\(2 worker processes, 2 threads each; stop with Ctrl-C\)",
                             next(l for l in server.lines if l.startswith("serving ")))
         workers = children(server.process.pid)
         assert len(workers) == 2
@@ -113,6 +117,7 @@ def test_several_workers_share_the_port_and_all_stop(index_dir):
             status, record, _ = http("POST", server.url + "/api/ask", {"question": QUESTION})
             assert status == 200
         assert server.stop(60) == 0, server.stderr
+        assert server.lines[-1] == "stopped"
         for pid in workers:
             assert not alive(pid), f"worker {pid} outlived the server"
     finally:

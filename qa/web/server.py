@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import QAError
+from ..text import counted
 
 logger = logging.getLogger("qa.serve")
 
@@ -49,22 +50,48 @@ def serve(settings: Settings, rebuild: bool = False) -> None:
                          "at least 1: fix --workers/--threads or QA_WORKERS/QA_THREADS")
     if settings.model_threads is None:  # one core per request: requests run side by side
         settings = dataclasses.replace(settings, model_threads=1)
-    if settings.workers > 1:
-        _serve_workers(settings, rebuild)
-        return
     # Bind first: a port already in use fails at once, not after loading or building the index.
     listen_socket = _bind(settings)
     try:
+        if rebuild:
+            _build_if_needed(settings)
+        if settings.workers > 1:
+            _serve_workers(settings, listen_socket)
+            return
         from ..pipeline import Pipeline
-        pipeline = Pipeline.load(settings, rebuild=rebuild)
+        pipeline = Pipeline.load(settings)
         _warm_up(pipeline)
         server = _create_server(pipeline, settings, listen_socket)
     except BaseException:
         listen_socket.close()
         raise
     host, port = _address(server)
-    _ready(f"serving {len(pipeline.store.documents)} documents at http://{host}:{port}")
-    run_until_stopped(server)
+    _ready(f"serving {counted(len(pipeline.store.documents), 'document')} at "
+           f"http://{host}:{port} (stop with Ctrl-C)")
+    run_until_stopped(server, announce=True)
+    _ready("stopped")
+
+
+def _build_if_needed(settings: Settings) -> None:
+    """(Re)build a missing, stale or corrupt index with `python -m qa build` in a child process:
+    the terminal shows what that command shows (a line per skipped file with its reason, the
+    progress bar, the totals), and the memory the build held goes back before serving."""
+    from ..pipeline import index_needs_build
+    reason = index_needs_build(settings)
+    if reason is None:
+        return
+    _ready(f"building the index first ({reason})")
+    environment = dict(os.environ, QA_MAX_FILE_MB=str(settings.max_file_mb))
+    if settings.model_path:
+        environment["QA_MODEL_PATH"] = settings.model_path
+    if settings.reader_precision:
+        environment["QA_READER_PRECISION"] = settings.reader_precision
+    code = subprocess.call([sys.executable, "-m", "qa", "build", "--corpus",
+                            str(settings.corpus_dir), "--index", str(settings.index_dir)],
+                           env=environment, stdout=sys.stderr)
+    if code != 0:
+        raise ServeError("the index could not be built (the reason is above): fix it, then start "
+                         "again, or check with `python -m qa build`")
 
 
 # -- one process ---------------------------------------------------------------------------
@@ -115,7 +142,8 @@ def _ready(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def run_until_stopped(server, drain_seconds: float = DRAIN_SECONDS) -> None:
+def run_until_stopped(server, drain_seconds: float = DRAIN_SECONDS,
+                      announce: bool = False) -> None:
     """Run the event loop of a waitress server (one listening socket) until SIGTERM/SIGINT,
     then drain and close.
 
@@ -136,6 +164,8 @@ def run_until_stopped(server, drain_seconds: float = DRAIN_SECONDS) -> None:
         while not stop.is_set() and socket_map:
             wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=socket_map,
                            use_poll=adj.asyncore_use_poll, count=1)
+        if announce:
+            _ready("stopping: finishing the requests in progress")
         _drain(server, drain_seconds)
     finally:
         for sig, handler in previous.items():
@@ -184,13 +214,16 @@ def _accept_pending(listener) -> None:
 
 
 def _configure_logging() -> None:
-    """Warnings and errors (waitress's, and the app's logged exceptions) go to stderr; the
-    debug chatter of libraries that set their own logger levels does not."""
+    """The service's own notices (an index switch, a stop) and everyone's warnings and errors
+    (waitress's, the app's logged exceptions) go to stderr; the chatter of libraries does not."""
     root = logging.getLogger()
     if any(getattr(h, "qa_serve", False) for h in root.handlers):
         return
+    logging.getLogger("qa").setLevel(logging.INFO)
     handler = logging.StreamHandler()
-    handler.setLevel(logging.WARNING)
+    handler.setLevel(logging.INFO)
+    handler.addFilter(lambda record: record.levelno >= logging.WARNING
+                      or record.name == "qa" or record.name.startswith("qa."))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.qa_serve = True
     root.addHandler(handler)
@@ -202,8 +235,7 @@ def _configure_logging() -> None:
 
 # -- several worker processes sharing one socket -------------------------------------------
 
-def _serve_workers(settings: Settings, rebuild: bool) -> None:
-    listen_socket = _bind(settings)
+def _serve_workers(settings: Settings, listen_socket: socket.socket) -> None:
     listen_socket.set_inheritable(True)
     host, port = listen_socket.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
@@ -212,38 +244,31 @@ def _serve_workers(settings: Settings, rebuild: bool) -> None:
                 for sig in STOP_SIGNALS}
     workers: list[subprocess.Popen] = []
     try:
-        # With --rebuild the first worker (re)builds the index before the others load it;
-        # otherwise all of them load at the same time.
-        workers.append(_start_worker(settings, listen_socket, rebuild))
-        if rebuild:
-            _wait_ready(workers, stop)
-            if stop.is_set():
-                return
-        workers.extend(_start_worker(settings, listen_socket, False)
-                       for _ in range(settings.workers - 1))
-        documents = _wait_ready(workers[1:] if rebuild else workers, stop)
+        workers.extend(_start_worker(settings, listen_socket)
+                       for _ in range(settings.workers))
+        documents = _wait_ready(workers, stop)
         if stop.is_set():
             return
-        _ready(f"serving {documents} documents at http://{shown_host}:{port} "
-               f"({settings.workers} worker processes, {settings.threads} threads each)")
+        _ready(f"serving {counted(documents, 'document')} at http://{shown_host}:{port} "
+               f"({settings.workers} worker processes, {settings.threads} threads each; "
+               "stop with Ctrl-C)")
         _supervise(workers, settings, listen_socket, stop)
+        _ready("stopping: the workers finish the requests they hold")
     finally:
         _stop_workers(workers)
         listen_socket.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    _ready("stopped")
 
 
-def _start_worker(settings: Settings, listen_socket: socket.socket,
-                  rebuild: bool) -> subprocess.Popen:
+def _start_worker(settings: Settings, listen_socket: socket.socket) -> subprocess.Popen:
     read_fd, write_fd = os.pipe()
     values = {k: (str(v) if isinstance(v, Path) else v)
               for k, v in dataclasses.asdict(settings).items()}
     command = [sys.executable, "-m", "qa.web.server", "--socket-fd",
                str(listen_socket.fileno()), "--status-fd", str(write_fd),
                "--parent", str(os.getpid()), "--settings", json.dumps(values)]
-    if rebuild:
-        command.append("--rebuild")
     try:
         process = subprocess.Popen(command, pass_fds=(listen_socket.fileno(), write_fd))
     finally:
@@ -310,7 +335,7 @@ def _supervise(workers, settings, listen_socket, stop: threading.Event) -> None:
                          worker.pid, code)
             worker.status.close()
             # It serves once loaded; its status line waits in the pipe until _stop_workers.
-            workers[i] = _start_worker(settings, listen_socket, False)
+            workers[i] = _start_worker(settings, listen_socket)
 
 
 def _stop_workers(workers: list[subprocess.Popen]) -> None:
@@ -335,7 +360,6 @@ def _worker_main(argv: list[str]) -> int:
     parser.add_argument("--status-fd", type=int, required=True)
     parser.add_argument("--parent", type=int, required=True)
     parser.add_argument("--settings", required=True)
-    parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args(argv)
     _configure_logging()
     # A stop signal while loading ends the worker at once; once serving, it drains.
@@ -345,7 +369,7 @@ def _worker_main(argv: list[str]) -> int:
     with os.fdopen(args.status_fd, "w") as status:
         try:
             from ..pipeline import Pipeline
-            pipeline = Pipeline.load(settings, rebuild=args.rebuild)
+            pipeline = Pipeline.load(settings)
             _warm_up(pipeline)
             listen_socket = socket.socket(fileno=args.socket_fd)
             server = _create_server(pipeline, settings, listen_socket)
