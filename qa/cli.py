@@ -199,7 +199,8 @@ def format_answer(answer, pipeline) -> str:
     if answer.answered:
         span = answer.answer
         cite = answer.evidence[0]
-        lines.append(f"Answer: {span.text}   (confidence {answer.confidence:.2f})")
+        lines.append(f"Answer: {span.text}   ({answer.support}, confidence "
+                     f"{100 * answer.confidence:.0f}%)")
         if answer.caveat:
             lines.append(f"  Note: {answer.caveat}.")
         a, b = span.start - cite.start, span.end - cite.start
@@ -209,7 +210,7 @@ def format_answer(answer, pipeline) -> str:
         lines.append(f"  — {cite.title}, section: {cite.section or '(none)'}, "
                      f"{_page(span)}{cite.doc_id} characters {span.start}-{span.end}")
         for alt in answer.alternatives:
-            lines.append(f"  alternative: {alt.text} ({alt.confidence:.2f}, "
+            lines.append(f"  alternative: {alt.text} ({100 * alt.confidence:.0f}%, "
                          f"{alt.doc_id} {alt.start}-{alt.end})")
     else:
         lines.append(f"Not found in the documents: {answer.reason}")

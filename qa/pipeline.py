@@ -131,7 +131,8 @@ class Pipeline:
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is not None:
-            return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
+            return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000,
+                                       cached=True)
         vector = self.embedder.encode_query(question)
         retrieved = self.retriever.retrieve(vector, question, k=max(READ_DEPTH, top_k))
         answer = cite_pages(self.reader.read(question, vector, retrieved, top_k=top_k),

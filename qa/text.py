@@ -65,4 +65,4 @@ def token_spans(text: str) -> list[tuple[int, int]]:
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """'1 document', '2 documents' (`plural` for irregular nouns)."""
-    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

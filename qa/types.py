@@ -28,7 +28,8 @@ class Extracted:
     format: str                                  # "text", "markdown", "html", "pdf", "docx"
     title: str | None = None                     # from the file's own metadata, if it has any
     date: str | None = None
-    publisher: str | None = None
+    author: str | None = None                    # who wrote it (a byline, the file's Author)
+    publisher: str | None = None                 # who published it (a site, a news agency)
     sections: tuple[Section, ...] | None = None  # None: headings are guessed from the lines
     pages: tuple[int, ...] = ()                  # offset where each page starts (paged formats)
     dropped: tuple[str, ...] = ()                # what was left out, for people to read
@@ -45,6 +46,7 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     date: str | None = None       # from the metadata file, else from a dateline in the text
     publisher: str | None = None
+    author: str | None = None     # from the metadata file, else from the file's own metadata
     format: str = "text"
     pages: tuple[int, ...] = ()   # offset of the start of each page; empty when not paged
     sections: tuple[Section, ...] | None = None  # known headings; None: found by segmentation
@@ -142,6 +144,9 @@ class Answer:
     # or contradict what the question names, whatever the confidence), "no_passage"; None if
     # answered
     refused_by: str | None = None
+    # the confidence in words (qa.reader.confidence.SUPPORT_LABELS), from the calibrated levels
+    support: str = "not supported"
+    cached: bool = False  # the answer to an identical earlier question, not read again
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,10 +156,12 @@ class Answer:
             "caveat": self.caveat,
             "refused_by": self.refused_by,
             "confidence": round(self.confidence, 4),
+            "support": self.support,
             "answer": None if self.answer is None else {
                 k: v for k, v in self.answer.to_dict().items() if k != "confidence"},
             "evidence": [c.to_dict() for c in self.evidence],
             "alternatives": [a.to_dict() for a in self.alternatives],
             "index": {"fingerprint": self.fingerprint},
             "took_ms": round(self.took_ms, 2),
+            "cached": self.cached,
         }

@@ -16,9 +16,8 @@ from qa.web import SECURITY_HEADERS
 from schema_check import check_schema_keywords, errors as schema_errors
 
 QUESTION = "Who is China's Vice Minister of Commerce?"
-RECORD_KEYS = ["question", "answered", "reason", "caveat", "refused_by", "confidence", "answer",
-               "evidence",
-               "alternatives", "index", "took_ms"]
+RECORD_KEYS = ["question", "answered", "reason", "caveat", "refused_by", "confidence", "support",
+               "answer", "evidence", "alternatives", "index", "took_ms", "cached"]
 
 
 def error_of(response, status: int) -> dict:
@@ -67,6 +66,8 @@ def test_get_ask_gives_the_same_record_as_post(client):
     assert response.status_code == 200
     got = response.get_json()
     posted.pop("took_ms"), got.pop("took_ms")
+    assert got.pop("cached") is True  # the same question, asked again: not read again
+    posted.pop("cached")
     assert got == posted
 
 

@@ -1,7 +1,8 @@
 """A real browser (headless Debian Chromium through Selenium) against the real server.
 
 Screenshots go to artifacts/ (gitignored): browser-answer.png, browser-document.png,
-browser-injection.png, browser-phone.png, browser-phone-document.png.
+browser-injection.png, browser-phone.png, browser-phone-document.png, browser-support.png,
+browser-long-question.png, browser-citation.png.
 """
 
 from __future__ import annotations
@@ -190,4 +191,66 @@ def test_examples_and_not_found(browser, live_server):
         assert "Not found in the documents" in result.text
         assert browser.find_elements(By.CSS_SELECTOR, ".passage-link")
         screenshot(browser, "browser-not-found.png")
+    assert console_errors(browser) == []
+
+
+def test_confidence_in_words_long_questions_and_the_citation_view(browser, live_server):
+    """What a new user misread or lost: the confidence (words beside the percentage, the same
+    form for refusals, "cached" for a repeat), a pasted question longer than the limit (never
+    cut silently), and the citation view (the supporting sentence tinted, headings set off,
+    the left-out breadcrumb greyed)."""
+    from selenium.webdriver.common.by import By
+    from qa.reader.confidence import SUPPORT_LABELS
+    viewport(browser, LAPTOP)
+    fresh = "Who is the Vice Minister of Commerce of China?"  # asked by no other test
+    ask(browser, live_server.url, fresh)
+    line = browser.find_element(By.ID, "support-line").text
+    label = browser.find_element(By.ID, "support-label").text
+    assert label in SUPPORT_LABELS[:3] and line.startswith(label)
+    assert "confidence " in line and "%" in line and line.endswith(" ms")
+    screenshot(browser, "browser-support.png")
+    ask(browser, live_server.url, fresh)  # the same question again
+    assert browser.find_element(By.ID, "support-line").text.endswith(" · cached")
+
+    browser.get(live_server.url + "/?q=Which+football+team+won+the+1998+world+cup%3F")
+    wait_for(browser, "#result")
+    if browser.find_elements(By.ID, "not-found"):
+        refused = browser.find_element(By.ID, "support-line").text
+        assert refused.startswith("best candidate: ") and "confidence " in refused
+        assert browser.find_element(By.ID, "support-label").text in SUPPORT_LABELS
+        reason = browser.find_element(By.ID, "reason").text
+        assert "0." not in reason  # a percentage, as for answers, never a decimal
+
+    long_question = ("Who is China's Vice Minister of Commerce " * 20)[:600]
+    browser.get(live_server.url + "/")
+    box = browser.find_element(By.ID, "q")
+    browser.execute_script("arguments[0].value = arguments[1];"
+                           "arguments[0].dispatchEvent(new Event('input'));", box, long_question)
+    hint = browser.find_element(By.ID, "q-hint")
+    assert "100 over the 500-character limit" in hint.text
+    assert box.get_attribute("value") == long_question  # nothing cut
+    screenshot(browser, "browser-long-question.png", full_page=False)
+    browser.find_element(By.ID, "ask-button").click()
+    error = wait_for(browser, "#error")
+    assert "600 characters long; the limit is 500" in error.text
+    assert len(browser.find_element(By.ID, "q").get_attribute("value")) == 600
+    # the one console error so far is that page's own status, 400 (read, so the log is empty)
+    assert [e["source"] for e in console_errors(browser)] == ["network"]
+
+    ask(browser, live_server.url, QUESTION)
+    answer = browser.find_element(By.ID, "answer").text
+    browser.find_element(By.ID, "cite-link").click()
+    mark = wait_for(browser, "mark#cite")
+    assert mark.text == answer
+    tinted = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, "#doc-text .support"))
+    assert tinted and answer not in tinted  # the rest of the answer's sentence
+    support = browser.find_element(By.CSS_SELECTOR, "#doc-text .support")
+    assert browser.execute_script(
+        "return getComputedStyle(arguments[0]).backgroundColor", support) != "rgba(0, 0, 0, 0)"
+    headings = browser.find_elements(By.CSS_SELECTOR, "#doc-text .heading")
+    assert headings and browser.execute_script(
+        "return getComputedStyle(arguments[0]).fontWeight", headings[0]) == "700"
+    greyed = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#doc-text .unindexed")]
+    assert any("Home>News" in text for text in greyed)
+    screenshot(browser, "browser-citation.png", full_page=False)
     assert console_errors(browser) == []

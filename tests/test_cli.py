@@ -46,7 +46,7 @@ def test_build_reports_counts_and_bad_corpus_exits_2(run, tmp_path):
     corpus.mkdir()
     (corpus / "a.txt").write_text("One sentence. Another one.", encoding="utf-8")
     code, out, _ = run("build", "--corpus", str(corpus), "--index", str(tmp_path / "i"))
-    assert code == 0 and "indexed 1 documents, 2 sentences" in out
+    assert code == 0 and "indexed 1 document, 2 sentences" in out
     code, _, err = run("build", "--corpus", str(tmp_path / "nope"), "--index",
                        str(tmp_path / "j"))
     assert code == 2 and "does not exist" in err
@@ -63,7 +63,7 @@ def test_a_corpus_of_empty_or_blank_files_exits_2_naming_them(run, tmp_path):
     assert not (tmp_path / "i").exists()
     (corpus / "note.txt").write_text("The bridge opened in 1932.", encoding="utf-8")
     code, out, _ = run("build", "--corpus", str(corpus), "--index", str(tmp_path / "i"))
-    assert code == 0 and "indexed 3 documents, 1 sentences" in out
+    assert code == 0 and "indexed 3 documents, 1 sentence," in out
 
 
 def test_eval_writes_report_and_fail_under_exits_1(run, index_dir, tmp_path):

@@ -337,3 +337,75 @@ def test_offsets_always_index_the_extracted_text(tmp_path, suffix, blocks):
             found = flat.find(word.rstrip("."), position)
             assert found >= 0, (word, flat)
             position = found
+
+
+# -- what web pages and file metadata used to lose ---------------------------------------------
+
+PAGES = ROOT / "tests" / "fixtures" / "pages"
+
+
+def test_a_web_page_keeps_its_byline_as_text_and_its_author_as_metadata():
+    extracted = extract(".html", (PAGES / "ferry.html").read_bytes())
+    assert "By Maria Okafor, November 14, 2025" in extracted.text.splitlines()
+    assert (extracted.author, extracted.publisher, extracted.date) == \
+        ("Maria Okafor", "Harbour Herald", "2025-11-14")
+    assert [s.name for s in extracted.sections][1:] == ["1. Timetable", "2. Fares"]
+    for furniture in ("Home", "Sport", "Share", "All rights reserved"):
+        assert furniture not in extracted.text
+
+
+def test_a_manual_keeps_the_headings_and_terms_its_extractor_dropped():
+    """DocBook's HTML: numbered, anchored chapter headings and <dt> terms, which the
+    main-text extractor takes for a table of contents; the table of contents stays out."""
+    extracted = extract(".html", (PAGES / "manual.html").read_bytes())
+    names = [s.name for s in extracted.sections]
+    assert names[1:] == ["Chapter 1. Introduction", "Chapter 2. Users and Groups"]
+    assert all(extracted.text[s.start:s.end] == s.name for s in extracted.sections)
+    lines = [line for line in extracted.text.splitlines() if line]
+    # each term right before its definition, where the page has it
+    for term, definition in (("postgres", "The database server"), ("backup", "Backup and")):
+        assert lines[lines.index(term) + 1].startswith(definition)
+    assert "1. Introduction" not in lines and "Table of Contents" not in extracted.text
+
+
+def test_author_is_read_as_the_author_in_every_format(tmp_path):
+    import docx
+    document = docx.Document()
+    document.core_properties.author = "Greenvale Cooperative"
+    document.add_paragraph("The cooperative sold 1,200 tonnes of apples in 2024.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    word = extract(".docx", buffer.getvalue())
+    assert (word.author, word.publisher) == ("Greenvale Cooperative", None)
+    assert extract(".pdf", fixture("article.pdf")).author == "BAKTH"  # its Info /Author
+    markdown = extract(".md", b"---\nauthor: Ann Lee\npublisher: The Gazette\n---\n# T\n\nText.\n")
+    assert (markdown.author, markdown.publisher) == ("Ann Lee", "The Gazette")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "apples.docx").write_bytes(buffer.getvalue())
+    (corpus / "notes.txt").write_text("Apples. They grow.\n", encoding="utf-8")
+    (corpus / "notes.txt.meta.json").write_text('{"author": "Bo Chen"}', encoding="utf-8")
+    documents = {d.doc_id: d for d in read_corpus(corpus).documents}
+    assert documents["apples.docx"].author == "Greenvale Cooperative"
+    assert documents["apples.docx"].publisher is None
+    assert documents["notes.txt"].author == "Bo Chen"
+
+
+def test_a_byline_is_found_by_a_question_about_the_author(tmp_path, embedder):
+    from qa.config import Settings
+    from qa.documents.segmentation import BYLINE_MEANING, search_text
+    from qa.pipeline import Pipeline
+    from qa.store.indexing import build_index
+    assert search_text("By Maria Okafor, November 14, 2025", None, "Maria Okafor").endswith(
+        f"({BYLINE_MEANING})")
+    assert search_text("By 2030 the ferry will run daily.", None, "Maria Okafor") == \
+        "By 2030 the ferry will run daily."
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    shutil.copy(PAGES / "ferry.html", corpus / "ferry.html")
+    build_index(corpus, index, embedder)
+    settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
+    answer = Pipeline.load(settings, embedder=embedder).ask("Who wrote the ferry article?")
+    assert answer.evidence[0].text == "By Maria Okafor, November 14, 2025"
+    best = answer.answer if answer.answered else answer.alternatives[0]
+    assert best.text == "Maria Okafor"  # answered, or the span shown first when refused

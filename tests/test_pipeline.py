@@ -11,9 +11,8 @@ from qa.errors import BadQuestion
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = [json.loads(line) for line in (ROOT / "corpus" / "gold.jsonl").read_text().splitlines()
         if line.strip()]
-RECORD_KEYS = {"question", "answered", "reason", "caveat", "refused_by", "confidence", "answer",
-               "evidence",
-               "alternatives", "index", "took_ms"}
+RECORD_KEYS = {"question", "answered", "reason", "caveat", "refused_by", "confidence", "support",
+               "answer", "evidence", "alternatives", "index", "took_ms", "cached"}
 
 
 def assert_verbatim(record, store):

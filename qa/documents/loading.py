@@ -173,6 +173,7 @@ def read_document(path: Path, doc_id: str, root: Path,
         doc_id=doc_id, text=text, title=title, metadata=metadata,
         date=_text_or_none(metadata.get("date")) or extracted.date or date,
         publisher=_text_or_none(metadata.get("publisher")) or extracted.publisher or publisher,
+        author=_text_or_none(metadata.get("author")) or extracted.author,
         format=extracted.format, pages=extracted.pages, sections=extracted.sections)
     return document, extracted.dropped
 

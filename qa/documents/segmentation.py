@@ -40,17 +40,30 @@ DATELINE_MEANING = "the date this article, story or document was published"
 BYLINE_MEANING = "its byline: the author, writer, outlet or source it is credited to"
 
 
+BYLINE_RE = re.compile(r"^\s*(?:by|written by|words by|text by|reported by|author:)\s+\S",
+                       re.I)
+
+
+def is_byline(text: str, author: str) -> bool:
+    """Whether `text` is a short "By <author> ..." line naming one of `author` ("A; B")."""
+    return len(text) <= 200 and bool(BYLINE_RE.match(text)) and any(
+        name.strip() and name.strip() in text for name in author.split(";"))
+
+
 def search_texts(documents, pieces) -> list[str]:
     """What retrieval matches each sentence or passage by (its vectors and lexical index): its
     text, and for its document's own dateline also what the line means. Answers and citations
     always use the text itself."""
     dates = {d.doc_id: derive_dateline(d.text)[0] for d in documents}
-    return [search_text(p.text, dates[p.doc_id]) for p in pieces]
+    authors = {d.doc_id: d.author for d in documents}
+    return [search_text(p.text, dates[p.doc_id], authors[p.doc_id]) for p in pieces]
 
 
-def search_text(text: str, dateline_date: str | None) -> str:
+def search_text(text: str, dateline_date: str | None, author: str | None = None) -> str:
     """`text`, with what it means when it is the dateline of that date (a date line elsewhere
-    in the document says less)."""
+    in the document says less) or the byline of the document's `author`."""
+    if author and is_byline(text, author):
+        return f"{text} ({BYLINE_MEANING})"
     found = parse_dateline(text) if dateline_date else None
     if not found or found[0] != dateline_date:
         return text

@@ -76,6 +76,10 @@ class Trees:
                                               "baseline")}
 
 
+# The confidence in words, strongest first (Calibration.support; shown beside the percentage).
+SUPPORT_LABELS = ("well supported", "supported", "weakly supported", "not supported")
+
+
 @dataclass
 class Calibration:
     features: list[str]
@@ -124,6 +128,18 @@ class Calibration:
             raise ModelUnavailable(f"the reader calibration has no caution level {caution!r}: "
                                    "run `python -m qa train --skip-fine-tune`")
         return float(self.levels[caution])
+
+    def support(self, confidence: float) -> str:
+        """The confidence in words (one of SUPPORT_LABELS), from the calibrated caution levels:
+        at or above the strict level's threshold "well supported", the balanced level's
+        "supported", the lenient level's "weakly supported", else "not supported"."""
+        bands = [(self.levels.get("strict"), SUPPORT_LABELS[0]),
+                 (self.levels.get("balanced", self.threshold), SUPPORT_LABELS[1]),
+                 (self.levels.get("lenient"), SUPPORT_LABELS[2])]
+        for threshold, label in bands:
+            if threshold is not None and confidence >= threshold:
+                return label
+        return SUPPORT_LABELS[3]
 
     @staticmethod
     def features_of(candidate, best_score: float, null_min: float) -> list[float]:

@@ -385,7 +385,8 @@ class Reader:
         if low or ruled:
             why = refusal_reason(best)
             if low:
-                why += f" (confidence {best.confidence:.2f} is below {self.threshold:.2f})"
+                why += (f" (confidence {100 * best.confidence:.0f}% is below the "
+                        f"{100 * self.threshold:.0f}% needed to answer)")
             return self._answer(question, retrieved, ranked, top_k, answered=False, reason=why,
                                 refused_by="constraint" if ruled else "confidence")
         return self._answer(question, retrieved, ranked, top_k, answered=True, reason=None,
@@ -423,7 +424,8 @@ class Reader:
         answer = spans[0] if answered else None
         alternatives = spans[1:top_k + 1] if answered else spans[:top_k]
         return Answer(question, answered, reason, confidence, answer, evidence, alternatives,
-                      self.store.fingerprint, caveat=caveat, refused_by=refused_by)
+                      self.store.fingerprint, caveat=caveat, refused_by=refused_by,
+                      support=self.calibration.support(confidence))
 
     def _span(self, c: Candidate) -> Span:
         text = self.store.documents[c.window.doc_id].text[c.start:c.end]

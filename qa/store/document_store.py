@@ -27,8 +27,9 @@ from ..types import Document, Passage, Sentence
 
 # 2: documents carry date and publisher; 3: the span reader, no token vectors; 4: documents
 # carry their format, page starts and sections (PDF, HTML, DOCX, Markdown); 5: a dateline is
-# indexed with what it means (segmentation.search_texts)
-FORMAT_VERSION = 5
+# indexed with what it means (segmentation.search_texts); 6: documents carry their author, and
+# web pages keep their bylines and the headings their extractor dropped
+FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 # Above this many vectors, search an HNSW graph instead of scanning every vector.
 APPROXIMATE_FROM = 50_000

@@ -13,6 +13,7 @@ from ..documents.loading import CorpusLoad, SkippedFile, read_corpus, require_do
 from ..documents.segmentation import boilerplate_lines, make_passages, search_texts, split_sentences
 from ..errors import CorpusError, CorpusIncomplete, ModelUnavailable
 from ..hashing import file_sha256
+from ..text import counted
 from ..models.embedding import QUERY_ENCODER_FILE, Embedder
 from ..models.reader_model import READER_ONNX, reader_export, reader_is_current, served_int8
 from .document_store import MANIFEST, DocumentStore
@@ -39,9 +40,10 @@ class DocumentReport:
         shown = ", ".join(self.dropped[:DROPPED_SHOWN])
         if len(self.dropped) > DROPPED_SHOWN:
             shown += f" and {len(self.dropped) - DROPPED_SHOWN} more"
-        return (f"{self.doc_id}: {self.format}, {self.characters:,} characters, "
-                f"{self.sentences} sentences, {self.sections} sections, "
-                f"{self.pages or 'no'} pages; dropped: {shown or 'nothing'}")
+        return (f"{self.doc_id}: {self.format}, {counted(self.characters, 'character')}, "
+                f"{counted(self.sentences, 'sentence')}, {counted(self.sections, 'section')}, "
+                f"{counted(self.pages, 'page') if self.pages else 'no pages'}; "
+                f"dropped: {shown or 'nothing'}")
 
 
 @dataclass

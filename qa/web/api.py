@@ -139,7 +139,8 @@ def documents():
 def document_summary(document) -> dict:
     """What /api/documents lists about a document."""
     return {"doc_id": document.doc_id, "title": document.title, "date": document.date,
-            "publisher": document.publisher, "format": document.format,
+            "author": document.author, "publisher": document.publisher,
+            "format": document.format,
             "file_name": PurePosixPath(document.doc_id).name,
             "pages": len(document.pages) or None, "length": len(document.text)}
 

@@ -39,8 +39,11 @@ FILE_FIELDS = {
 DATE_AND_PUBLISHER = {
     "date": {**NULLABLE_STRING, "description": "From the metadata file, else from a dateline "
                                                "such as 'Oct 31, 2025 | BAKTH'."},
-    "publisher": {**NULLABLE_STRING, "description": "From the metadata file, else the "
-                                                    "dateline's byline."},
+    "author": {**NULLABLE_STRING, "description": "Who wrote it: from the metadata file, else "
+                                                 "the file's own (a PDF's or .docx's Author, "
+                                                 "a page's byline, Markdown front matter)."},
+    "publisher": {**NULLABLE_STRING, "description": "From the metadata file, else the site "
+                                                    "name or the dateline's byline."},
 }
 
 
@@ -94,7 +97,8 @@ def openapi_document(settings) -> dict:
         "AnswerRecord": {
             "type": "object",
             "required": ["question", "answered", "reason", "caveat", "refused_by", "confidence",
-                         "answer", "evidence", "alternatives", "index", "took_ms"],
+                         "support", "answer", "evidence", "alternatives", "index", "took_ms",
+                         "cached"],
             "additionalProperties": False,
             "description": "An answer with its evidence, or an abstention (answered false, "
                            "answer null, reason set, evidence = the closest passages).",
@@ -112,7 +116,16 @@ def openapi_document(settings) -> dict:
                                               "is below the threshold; the closest passages "
                                               "lack or contradict what the question names; no "
                                               "passage is close. Null when answered."},
-                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                               "description": "The calibrated probability that the best span "
+                                              "is right (of the refused best span, when "
+                                              "refused)."},
+                "support": {"enum": ["well supported", "supported", "weakly supported",
+                                     "not supported"],
+                            "description": "The confidence in words, from the calibrated "
+                                           "caution levels: at least the strict level's "
+                                           "threshold, the balanced one's, the lenient one's, "
+                                           "or below all three."},
                 "answer": {"oneOf": [_ref("AnswerSpan"), {"type": "null"}]},
                 "evidence": {"type": "array", "items": _ref("Citation")},
                 "alternatives": {"type": "array", "items": _ref("Alternative")},
@@ -120,6 +133,9 @@ def openapi_document(settings) -> dict:
                           "additionalProperties": False,
                           "properties": {"fingerprint": {"type": "string"}}},
                 "took_ms": {"type": "number", "minimum": 0},
+                "cached": {"type": "boolean",
+                           "description": "True when this is the stored answer to the same "
+                                          "question asked earlier of the same index."},
             },
         },
         "Health": {
@@ -140,7 +156,8 @@ def openapi_document(settings) -> dict:
         },
         "DocumentSummary": {
             "type": "object",
-            "required": ["doc_id", "title", "date", "publisher", *FILE_FIELDS, "length"],
+            "required": ["doc_id", "title", "date", "author", "publisher", *FILE_FIELDS,
+                         "length"],
             "additionalProperties": False,
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},
                            **DATE_AND_PUBLISHER, **FILE_FIELDS,
@@ -149,7 +166,8 @@ def openapi_document(settings) -> dict:
         },
         "Document": {
             "type": "object",
-            "required": ["doc_id", "title", "date", "publisher", *FILE_FIELDS, "metadata",
+            "required": ["doc_id", "title", "date", "author", "publisher", *FILE_FIELDS,
+                         "metadata",
                          "text", "length", "page_starts"],
             "additionalProperties": False,
             "properties": {"doc_id": {"type": "string"}, "title": {"type": "string"},

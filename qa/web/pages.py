@@ -7,6 +7,7 @@ escaped by Jinja's autoescape; highlighted text is passed as separate escaped pi
 
 from __future__ import annotations
 
+import bisect
 from pathlib import PurePosixPath
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -70,26 +71,57 @@ def index():
 def document(doc_id: str):
     found = find_document(doc_id)  # 404 unless it is a loaded document
     span = _span_argument(len(found.text))
-    return render_template("document.html", document=found,
-                           pieces=document_pieces(found.text, span, found.pages), span=span,
-                           length=len(found.text), file_name=PurePosixPath(found.doc_id).name,
-                           cited_page=found.page_at(span[0]) if span else None)
+    sentences = [s for s in get_pipeline().store.sentences if s.doc_id == found.doc_id]
+    supporting = next(((s.start, s.end) for s in sentences
+                       if span and s.start <= span[0] and span[1] <= s.end), None)
+    return render_template(
+        "document.html", document=found, span=span, length=len(found.text),
+        pieces=document_pieces(found.text, span, found.pages, sentence=supporting,
+                               headings=[(s.start, s.end) for s in sentences
+                                         if s.kind == "heading"],
+                               indexed=[(s.start, s.end) for s in sentences]),
+        file_name=PurePosixPath(found.doc_id).name,
+        cited_page=found.page_at(span[0]) if span else None)
 
 
-def document_pieces(text: str, span, pages) -> list[dict]:
-    """The text cut at page starts and at the highlighted span: pieces {"text", "mark",
-    "cite" (the first marked piece), "page" (the page that starts here, or None)}. Joined,
-    the pieces' texts are the document text."""
-    cuts = sorted({0, len(text), *pages, *(span or ())})
+def document_pieces(text: str, span, pages, sentence=None, headings=(), indexed=None) -> list:
+    """The text cut where its look changes: pieces {"text", "mark" (inside the highlighted
+    span), "cite" (the first marked piece), "page" (the page that starts here, or None),
+    "classes" (of an unmarked piece: "support" inside the supporting `sentence`, "heading"
+    inside one of `headings`, "unindexed" for text outside every `indexed` range, such as a
+    breadcrumb or a share bar the segmenter left out)}. Joined, the pieces' texts are the
+    document text. Ranges are (start, end) offsets."""
+    bounds = {0, len(text), *pages}
+    for a, b in [*(([sentence] if sentence else [])), *headings, *(indexed or ())]:
+        bounds.update((a, b))
+    if span:  # the span stays one piece (split only where a page starts inside it)
+        bounds = {x for x in bounds if not span[0] < x < span[1]} | set(span) | \
+            {x for x in pages if span[0] < x < span[1]}
+    cuts = sorted(x for x in bounds if 0 <= x <= len(text))
     starts = {offset: number for number, offset in enumerate(pages, 1)}
+    headings, indexed_ranges = sorted(headings), sorted(indexed or ())
+
+    def inside(ranges, a, b) -> bool:
+        i = bisect.bisect_right(ranges, (a, len(text) + 1)) - 1
+        return i >= 0 and ranges[i][0] <= a and b <= ranges[i][1]
+
     pieces = []
     for a, b in zip(cuts, cuts[1:] or [len(text)]):
         marked = bool(span) and span[0] <= a and b <= span[1]
+        classes = []
+        if not marked:
+            if sentence and sentence[0] <= a and b <= sentence[1]:
+                classes.append("support")
+            if inside(headings, a, b):
+                classes.append("heading")
+            if indexed is not None and text[a:b].strip() and not inside(indexed_ranges, a, b):
+                classes.append("unindexed")
         pieces.append({"text": text[a:b], "mark": marked, "page": starts.get(a),
-                       "cite": marked and a == span[0]})
+                       "cite": marked and a == span[0], "classes": " ".join(classes)})
     for offset in sorted(starts):  # pages starting at the very end (blank last pages)
         if offset == len(text) and text:
-            pieces.append({"text": "", "mark": False, "cite": False, "page": starts[offset]})
+            pieces.append({"text": "", "mark": False, "cite": False, "page": starts[offset],
+                           "classes": ""})
     return pieces
 
 
@@ -113,7 +145,8 @@ def present(record: dict) -> dict:
     view = {"record": record, "answered": record["answered"], "reason": record["reason"],
             "caveat": record.get("caveat"),
             "confidence": round(100 * record["confidence"]), "took_ms": record["took_ms"],
-            "passages": passages}
+            "support_label": record["support"], "cached": record["cached"],
+            "has_candidate": bool(record["alternatives"]), "passages": passages}
     if not record["answered"] or record["answer"] is None:
         view["answered"] = False
         return view

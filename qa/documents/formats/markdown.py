@@ -51,7 +51,7 @@ def extract(data: bytes) -> Extracted:
     text, sections = join_blocks(blocks)
     return Extracted(text=text, format="markdown", title=fields.get("title"),
                      date=fields.get("date"),
-                     publisher=fields.get("publisher") or fields.get("author"),
+                     author=fields.get("author"), publisher=fields.get("publisher"),
                      sections=sections, dropped=tuple(dropped))
 
 

@@ -42,7 +42,7 @@ def extract(data: bytes) -> Extracted:
     begins (inside a paragraph when one runs on to the next page)."""
     if b"%PDF-" not in data[:1024]:
         raise ExtractionError("is not a PDF (no %PDF header): it is corrupt or misnamed")
-    title, pages = _read(data)
+    (title, author), pages = _read(data)
     lines = [line for page in pages for line in page]
     if not any(line.text.strip() for line in lines):
         raise ExtractionError("has no extractable text; OCR it first (it looks scanned)")
@@ -51,12 +51,13 @@ def extract(data: bytes) -> Extracted:
     text, starts, mended = _paragraphs(kept, len(pages), words)
     if mended:
         dropped.append(f"{mended} line-end hyphen{'s' if mended > 1 else ''}")
-    return Extracted(text=text, format="pdf", title=title, pages=starts,
+    return Extracted(text=text, format="pdf", title=title, author=author, pages=starts,
                      dropped=tuple(dropped))
 
 
-def _read(data: bytes) -> tuple[str | None, list[list[Line]]]:
-    """The document title (if its metadata has one) and the lines of every page."""
+def _read(data: bytes) -> tuple[tuple[str | None, str | None], list[list[Line]]]:
+    """The document's (title, author) from its metadata (None where it has none) and the lines
+    of every page."""
     from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LAParams, LTChar, LTTextBox, LTTextLine
     from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
@@ -68,11 +69,14 @@ def _read(data: bytes) -> tuple[str | None, list[list[Line]]]:
     logging.getLogger("pdfminer").setLevel(logging.ERROR)  # font warnings are not ours to fix
     try:
         document = PDFDocument(PDFParser(io.BytesIO(data)), password="")
-        title = None
+        found = {"Title": None, "Author": None}
         for info in document.info:
-            value = info.get("Title")
-            if isinstance(value, bytes):
-                title = one_line(decode_text(value)) or None
+            for key in found:
+                value = info.get(key)
+                if isinstance(value, bytes):
+                    found[key] = one_line(decode_text(value)) or None
+                elif isinstance(value, str):
+                    found[key] = one_line(value) or None
         manager = PDFResourceManager()
         device = PDFPageAggregator(manager, laparams=LAParams())
         interpreter = PDFPageInterpreter(manager, device)
@@ -100,7 +104,7 @@ def _read(data: bytes) -> tuple[str | None, list[list[Line]]]:
                               "export or download it again") from exc
     if not pages:
         raise ExtractionError("has no pages")
-    return title, pages
+    return (found["Title"], found["Author"]), pages
 
 
 def _furniture_key(text: str) -> str:

@@ -37,7 +37,7 @@ def extract(data: bytes) -> Extracted:
     title = one_line(document.core_properties.title or "") or next(
         (s.name for s in sections if s.level == 0), None)
     return Extracted(text=text, format="docx", title=title,
-                     publisher=one_line(document.core_properties.author or "") or None,
+                     author=one_line(document.core_properties.author or "") or None,
                      sections=sections, dropped=_headers_and_footers(document))
 
 

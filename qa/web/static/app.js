@@ -12,6 +12,21 @@
     button.disabled = true;
     button.textContent = "Searching…";
   });
+  // Past the length limit, say so beside the field while typing or after pasting.
+  var hint = document.getElementById("q-hint");
+  var limit = parseInt(input.getAttribute("data-max"), 10);
+  var usual = hint ? hint.textContent : "";
+  function count() {
+    if (!hint || !limit) return;
+    var over = input.value.length - limit;
+    hint.classList.toggle("over", over > 0);
+    hint.textContent = over > 0
+      ? input.value.length + " characters: " + over + " over the " + limit +
+        "-character limit. Shorten the question to ask it."
+      : usual;
+  }
+  input.addEventListener("input", count);
+  count();
   // Back/forward cache restores the page as it was left: make the button usable again.
   window.addEventListener("pageshow", function () {
     form.classList.remove("busy");
