@@ -181,6 +181,10 @@ nav a{margin-right:.8em}mark{background:#ffe27a;padding:0 .1em}.muted{color:#667
 .o-answered-wrong,.o-answered-unanswerable{border-left:6px solid #d0453b}
 .o-refused-answerable{border-left:6px solid #e0a100}
 section:target h2{background:#fff6d6}.q td{font-size:.93em}td:first-child{white-space:nowrap}
+svg{max-width:100%;height:auto}
+@media (max-width:40em){body{padding:.6em .8em}.grid>*{max-width:100%}
+ table{display:block;max-width:100%;overflow-x:auto}nav a{display:inline-block}
+ td:first-child{white-space:normal}}
 """
 
 

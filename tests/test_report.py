@@ -176,3 +176,28 @@ def test_report_in_a_real_browser(browser, tmp_path):  # noqa: F811
         assert 0 <= top < height  # scrolled into view
     assert "What tariff applies?" in browser.find_element(By.ID, "better").text
     assert browser.get_log("browser") == []
+
+
+@test_browser.pytestmark
+def test_report_fits_a_phone_screen(browser, tmp_path):  # noqa: F811
+    """Nothing is wider than a 390-pixel phone: tables scroll in their own box, the charts
+    shrink with their text."""
+    from qa.evaluation import tradeoff
+    from selenium.webdriver.common.by import By
+    now = gold_run(changed=True)
+    earlier = {"metrics": summarize(gold_run()), "results": gold_run()}
+    page = tmp_path / "report.html"
+    page.write_text(report.render_html(summarize(now), now, {"gold": "hand-checked"},
+                                       report.compare(summarize(now), now, earlier),
+                                       curve=tradeoff(now, 0.5),
+                                       earlier_curve=tradeoff(gold_run(), 0.5)))
+    test_browser.viewport(browser, (390, 844), mobile=True)
+    try:
+        browser.get(page.as_uri())
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+        for svg in browser.find_elements(By.TAG_NAME, "svg"):
+            box = svg.rect
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        screenshot(browser, "eval-report-phone.png")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
