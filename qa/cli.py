@@ -259,9 +259,9 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from .web.server import serve
+    from .web.server import exit_now, serve
     serve(settings, rebuild=args.rebuild)
-    return 0
+    exit_now(0)
 
 
 def cmd_bench(args, settings: Settings) -> int:

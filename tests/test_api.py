@@ -266,7 +266,8 @@ def test_health(client, pipeline):
 def test_documents_list_and_detail(client, pipeline):
     listed = client.get("/api/documents").get_json()
     assert listed == [{"doc_id": d.doc_id, "title": d.title, "date": d.date,
-                       "publisher": d.publisher, "format": "text", "file_name": d.doc_id,
+                       "author": d.author, "publisher": d.publisher, "format": "text",
+                       "file_name": d.doc_id,
                        "pages": None, "length": len(d.text)}
                       for d in pipeline.store.documents.values()]
     assert {(d["date"], d["publisher"]) for d in listed} == {("Oct 31, 2025", "BAKTH")}

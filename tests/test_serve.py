@@ -95,7 +95,6 @@ def test_serve_rebuild_answers_then_stops_cleanly_on_sigterm(tmp_path):
         conn.close()
         assert server.wait(30) == 0, server.stderr
         # well under DRAIN_SECONDS (10): the idle connection was closed, not waited for
-        # (about 2 s of this is the interpreter unloading torch after serve() returns)
         assert time.monotonic() - stopped_at < 8
         assert server.lines[-2:] == ["stopping: finishing the requests in progress", "stopped"]
         assert "Traceback" not in server.stderr

@@ -379,7 +379,16 @@ def _worker_main(argv: list[str]) -> int:
         status.write(json.dumps({"documents": len(pipeline.store.documents)}) + "\n")
     threading.Thread(target=_exit_with_parent, args=(args.parent,), daemon=True).start()
     run_until_stopped(server)
-    return 0
+    exit_now(0)
+
+
+def exit_now(code: int) -> None:
+    """Exit at once once a server has drained: flush the output, skip the interpreter's
+    teardown of the models and indexes (about 1.4 s of an idle stop, all of it wasted)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _exit_with_parent(parent: int) -> None:
