@@ -276,7 +276,8 @@ def test_documents_list_and_detail(client, pipeline):
         assert response.status_code == 200
         document = pipeline.store.documents[item["doc_id"]]
         assert response.get_json() == {"doc_id": document.doc_id, "title": document.title,
-                                        "date": document.date, "publisher": document.publisher,
+                                        "date": document.date, "author": document.author,
+                                        "publisher": document.publisher,
                                         "format": "text", "file_name": document.doc_id,
                                         "pages": None, "metadata": document.metadata,
                                         "text": document.text, "length": len(document.text),
