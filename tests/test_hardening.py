@@ -161,20 +161,27 @@ def test_rebuild_while_serving_swaps_atomically(tmp_path, embedder):
     assert len(set(seen)) == 2 and len(seen) > 20
 
 
-def test_the_first_request_after_a_rebuild_is_answered_from_it_and_logged(tmp_path, embedder,
-                                                                           caplog):
-    import logging
-
+def serving_version_a(tmp_path, embedder):
+    """(corpus folder, index folder, LivePipeline) of an index built from VERSIONS["a"]."""
     from qa.config import Settings
     from qa.pipeline import LivePipeline, Pipeline
     from qa.store.indexing import build_index
-
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     (corpus / "doc.txt").write_text(VERSIONS["a"], encoding="utf-8")
     build_index(corpus, index, embedder)
     settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
     live = LivePipeline(Pipeline.load(settings, embedder=embedder))
+    return corpus, index, live
+
+
+def test_the_first_request_after_a_rebuild_is_answered_from_it_and_logged(tmp_path, embedder,
+                                                                           caplog):
+    import logging
+
+    from qa.store.indexing import build_index
+
+    corpus, index, live = serving_version_a(tmp_path, embedder)
     old = live.current().store.fingerprint
     (corpus / "doc.txt").write_text(VERSIONS["b"], encoding="utf-8")
     build_index(corpus, index, embedder)
@@ -189,16 +196,7 @@ def test_the_first_request_after_a_rebuild_is_answered_from_it_and_logged(tmp_pa
 
 
 def test_a_corrupt_rebuild_keeps_the_old_index_serving(tmp_path, embedder):
-    from qa.config import Settings
-    from qa.pipeline import LivePipeline, Pipeline
-    from qa.store.indexing import build_index
-
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    (corpus / "doc.txt").write_text(VERSIONS["a"], encoding="utf-8")
-    build_index(corpus, index, embedder)
-    settings = Settings.from_env(environ={}, corpus_dir=corpus, index_dir=index)
-    live = LivePipeline(Pipeline.load(settings, embedder=embedder))
+    corpus, index, live = serving_version_a(tmp_path, embedder)
     before = live.current()
     manifest = json.loads((index / "manifest.json").read_text())
     manifest["files"]["sentences.json"] = "0" * 64
