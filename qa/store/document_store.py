@@ -1,7 +1,10 @@
 """The document store: sentences, passages, their FAISS and BM25 indexes, and the manifest.
 
-Retrievers read from a store and never touch files; another backend can replace this class
-as long as it offers the same attributes and `dense_search` / `lexical_scores`.
+Retrievers read from a store and never touch files; another backend
+replaces this class by offering the same attributes and the same searches: `dense_search` and
+`lexical_search` (top k, ids and scores out), and the fetches by id that the retriever and the
+reader need for specific sentences, `similarities` and `lexical_scores`. No search returns a
+score for every sentence, which no distributed engine would serve.
 """
 
 from __future__ import annotations
@@ -71,14 +74,31 @@ class DocumentStore:
         stored = self.sentence_index.reconstruct_batch(ids)
         return stored @ np.asarray(vector, dtype=np.float32).reshape(-1)
 
-    def lexical_scores(self, query_stems: list[str], level: str = "sentence") -> np.ndarray:
-        """BM25 score of every sentence or passage for the query stems."""
+    def lexical_search(self, query_stems: list[str], k: int,
+                       level: str = "sentence") -> tuple[np.ndarray, np.ndarray]:
+        """(ids, BM25 scores) of the k best sentences or passages for the query stems, best
+        first, ties by id; only those holding a query stem (score > 0)."""
+        scores = self._bm25_scores(query_stems, level)
+        if scores is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")[:k]
+        order = order[scores[order] > 0]
+        return order.astype(np.int64), scores[order]
+
+    def lexical_scores(self, query_stems: list[str], ids,
+                       level: str = "sentence") -> np.ndarray:
+        """BM25 scores of the given sentences or passages for the query stems (0: no stem)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        scores = self._bm25_scores(query_stems, level)
+        if scores is None:
+            return np.zeros(len(ids), dtype=np.float32)
+        return scores[ids]
+
+    def _bm25_scores(self, query_stems: list[str], level: str) -> np.ndarray | None:
+        """BM25 of every sentence or passage (None when no stem is in the vocabulary)."""
         bm25 = self.sentence_bm25 if level == "sentence" else self.passage_bm25
         known = [t for t in query_stems if t in bm25.vocab_dict]
-        size = len(self.sentences) if level == "sentence" else len(self.passages)
-        if not known:
-            return np.zeros(size, dtype=np.float32)
-        return bm25.get_scores(known)
+        return bm25.get_scores(known) if known else None
 
     # -- persistence -----------------------------------------------------------------------
     @classmethod
