@@ -171,9 +171,9 @@ def cmd_build(args, settings: Settings) -> int:
     from .store.indexing import build_index
     report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path),
                          max_file_bytes=settings.max_file_bytes, strict=args.strict,
-                         progress=Progress(), int8=settings.reader_int8)
+                         progress=Progress(), int8=settings.reader_int8, settings=settings)
     print(f"indexed {report.documents} documents, {report.sentences} sentences, "
-          f"{report.passages} passages from {settings.corpus_dir} into {report.index_dir} "
+          f"{report.passages} passages from {settings.corpus_dir} into {report.target} "
           f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s; embedded "
           f"{report.embedded} of {report.texts} texts, the others cached or repeated"
           + (f"; {len(report.skipped)} file(s) skipped" if report.skipped else "") + ")")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +19,7 @@ from .models.reader_model import load_reader_model, reader_is_current, served_in
 from .reader.confidence import READ_DEPTH, Calibration
 from .reader.reading import Reader
 from .retrieval import HybridRetriever
+from .store.backends import open_store, store_signature
 from .store.document_store import DocumentStore
 from .types import Answer
 
@@ -65,8 +65,9 @@ class Pipeline:
 
     def __init__(self, store: DocumentStore, embedder, settings: Settings, reader_model=None,
                  calibration: Calibration | None = None):
-        """`embedder` is anything with `encode_query(text) -> unit vector` (Embedder, or the
-        ONNX query encoder); `reader_model` defaults to the index folder's ONNX reader and
+        """`store`: a DocumentStore or a QdrantStore (the same interface); `embedder` is
+        anything with `encode_query(text) -> unit vector` (Embedder, or the ONNX query
+        encoder); `reader_model` defaults to the index folder's ONNX reader and
         `calibration` to the one shipped with the reader's weights."""
         self.store = store
         self.embedder = embedder
@@ -90,7 +91,7 @@ class Pipeline:
         corpus_dir = settings.corpus_dir if rebuild else None
         query_embedder = embedder
         try:  # the store first: a missing or stale index is reported before the model loads
-            store = DocumentStore.load(settings.index_dir, corpus_dir)
+            store = open_store(settings, corpus_dir)
             if rebuild and not reader_is_current(store.manifest,
                                                  int8=served_int8(settings.reader_int8)):
                 raise IndexStale("the reader was retrained (or its precision changed) since "
@@ -101,8 +102,9 @@ class Pipeline:
             from .store.indexing import build_index
             embedder = embedder or Embedder(settings.model_path)
             build_index(settings.corpus_dir, settings.index_dir, embedder,
-                        max_file_bytes=settings.max_file_bytes, int8=settings.reader_int8)
-            store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
+                        max_file_bytes=settings.max_file_bytes, int8=settings.reader_int8,
+                        settings=settings)
+            store = open_store(settings, settings.corpus_dir)
         return cls(store, query_embedder or load_query_encoder(settings.index_dir,
                                                                 settings.model_path), settings)
 
@@ -140,9 +142,11 @@ logger = logging.getLogger(__name__)
 
 
 class LivePipeline:
-    """The serving pipeline, swapped for a new one when its index folder is rebuilt.
+    """The serving pipeline, swapped for a new one when its index folder is rebuilt (or, with
+    QA_STORE=qdrant, when a build moves the collection alias).
 
-    `current()` costs one stat of the manifest at most every `check_every` seconds. A rebuild
+    `current()` costs one stat of the manifest (one alias lookup on Qdrant) at most every
+    `check_every` seconds. A rebuild
     (written beside the old index, then renamed in) is loaded in a background thread while
     requests keep using the old pipeline; then one reference assignment swaps them. An index
     that fails to load (stale, corrupt, mid-swap) is logged and the old one keeps serving.
@@ -184,8 +188,5 @@ class LivePipeline:
             self._reloading.release()
 
     def _manifest_signature(self):
-        try:
-            st = os.stat(Path(self._pipeline.settings.index_dir) / "manifest.json")
-        except OSError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        """The index folder's manifest identity, or the collection Qdrant's alias points at."""
+        return store_signature(self._pipeline.settings)

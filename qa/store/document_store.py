@@ -118,22 +118,25 @@ class DocumentStore:
                    _vector_index(passage_vectors), _bm25(search_texts(documents, sentences)),
                    _bm25(search_texts(documents, passages)), manifest)
 
-    def save(self, index_dir: Path, extra_files: dict[str, Path] | None = None) -> None:
+    def save(self, index_dir: Path, extra_files: dict[str, Path] | None = None,
+             exports_only: bool = False) -> None:
         """Write to a temporary folder beside `index_dir`, then swap it in atomically.
 
         `extra_files` (name -> source path) are copied in and checksummed with the rest.
+        `exports_only`: write only those and the manifest (the store itself went to Qdrant).
         """
         index_dir = Path(index_dir)
         index_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
         try:
-            _write_json(tmp / "documents.json", [asdict(d) for d in self.documents.values()])
-            _write_json(tmp / "sentences.json", [asdict(s) for s in self.sentences])
-            _write_json(tmp / "passages.json", [asdict(p) for p in self.passages])
-            faiss.write_index(self.sentence_index, str(tmp / "sentences.faiss"))
-            faiss.write_index(self.passage_index, str(tmp / "passages.faiss"))
-            self.sentence_bm25.save(str(tmp / "sentences.bm25"), show_progress=False)
-            self.passage_bm25.save(str(tmp / "passages.bm25"), show_progress=False)
+            if not exports_only:
+                _write_json(tmp / "documents.json", [asdict(d) for d in self.documents.values()])
+                _write_json(tmp / "sentences.json", [asdict(s) for s in self.sentences])
+                _write_json(tmp / "passages.json", [asdict(p) for p in self.passages])
+                faiss.write_index(self.sentence_index, str(tmp / "sentences.faiss"))
+                faiss.write_index(self.passage_index, str(tmp / "passages.faiss"))
+                self.sentence_bm25.save(str(tmp / "sentences.bm25"), show_progress=False)
+                self.passage_bm25.save(str(tmp / "passages.bm25"), show_progress=False)
             for name, source in (extra_files or {}).items():
                 try:  # a hard link costs nothing; the source is never written again
                     os.link(source, tmp / name)
@@ -166,6 +169,11 @@ class DocumentStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorrupt(f"the manifest of {str(index_dir)!r} is unreadable ({exc}): "
                                "rebuild with `python -m qa build`") from exc
+        if manifest.get("store") == "qdrant":
+            raise IndexMissing(f"{str(index_dir)!r} holds only the model exports of a Qdrant "
+                               "build: set QA_STORE=qdrant (and QA_QDRANT_URL or "
+                               "QA_QDRANT_PATH), or build a file index with `QA_STORE=files "
+                               "python -m qa build`")
         for name, digest in files.items():
             path = index_dir / name
             if not path.is_file():
