@@ -88,7 +88,7 @@ def client_for(settings):
         if client is None:
             try:
                 if key[0] == "url":
-                    client = QdrantClient(url=key[1], timeout=30)
+                    client = QdrantClient(url=key[1], timeout=30, check_compatibility=False)
                 elif key[1] == ":memory:":
                     client = QdrantClient(location=":memory:")
                 else:
@@ -124,6 +124,8 @@ class _Calls:
             except (ValueError, KeyError):
                 raise  # local mode's "not found": the caller says what is missing
             except Exception as exc:
+                if getattr(exc, "status_code", None) == 404:  # a server's "not found"
+                    raise ValueError(_short(exc)) from exc
                 raise StoreUnavailable(
                     f"Qdrant at {_where(self.settings)} did not answer {name} ({_short(exc)}): "
                     "check that it is running and QA_QDRANT_URL, or set QA_STORE=files") from exc
