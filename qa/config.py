@@ -64,6 +64,8 @@ ENVIRONMENT = {
     "QA_QDRANT_PATH": ("qdrant_path", str),
     "QA_QDRANT_COLLECTION": ("qdrant_collection", str),
     "QA_QDRANT_GRACE_S": ("qdrant_grace_s", float),
+    "QA_QDRANT_SHARDS": ("qdrant_shards", int),
+    "QA_QDRANT_REPLICAS": ("qdrant_replicas", int),
 }
 
 
@@ -97,6 +99,8 @@ class Settings:
     qdrant_path: str | None = None   # local mode instead: a folder, or ":memory:"
     qdrant_collection: str = "qa"    # the alias serving replicas read; builds are named after it
     qdrant_grace_s: float = 600.0    # how long a replaced collection is kept for readers
+    qdrant_shards: int | None = None    # shard_number of a new collection (None: the server's)
+    qdrant_replicas: int | None = None  # its replication_factor (None: the server's)
 
     @property
     def max_file_bytes(self) -> int:

@@ -329,8 +329,10 @@ def write_collection(settings, store, extra_manifest: dict | None = None) -> str
                                                                 distance=models.Distance.DOT)
                               for level in DENSE},
         sparse_vectors_config={SPARSE[level]: models.SparseVectorParams(
-            modifier=models.Modifier.IDF) for level in SPARSE})
-    calls.create_collection(name + META_SUFFIX, vectors_config={})
+            modifier=models.Modifier.IDF) for level in SPARSE},
+        shard_number=settings.qdrant_shards, replication_factor=settings.qdrant_replicas)
+    calls.create_collection(name + META_SUFFIX, vectors_config={},
+                            replication_factor=settings.qdrant_replicas)
     for start in range(0, n, BATCH):
         points = []
         for i in range(start, min(n, start + BATCH)):
