@@ -27,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 
@@ -47,6 +48,7 @@ BATCH = 256  # points a request
 
 _clients: dict[tuple, object] = {}
 _clients_lock = threading.Lock()
+_local_lock = threading.RLock()
 
 
 def _models():
@@ -114,13 +116,18 @@ class _Calls:
 
     def __init__(self, client, settings):
         self.client, self.settings = client, settings
+        # local mode is plain Python objects shared by the request threads: one call at a time
+        self.lock = _local_lock if not settings.qdrant_url else None
 
     def __getattr__(self, name):
         method = getattr(self.client, name)
 
         def call(*args, **kwargs):
             try:
-                return method(*args, **kwargs)
+                if self.lock is None:
+                    return method(*args, **kwargs)
+                with self.lock:
+                    return method(*args, **kwargs)
             except (ValueError, KeyError):
                 raise  # local mode's "not found": the caller says what is missing
             except Exception as exc:
@@ -254,7 +261,6 @@ class QdrantStore:
                                f"{manifest.get('format_version')}, this version reads "
                                f"{FORMAT_VERSION}: rebuild it with {build}")
         if check_stale:
-            from pathlib import Path
             corpus = Path(corpus_dir) if corpus_dir else Path(manifest["corpus_dir"])
             if corpus.is_dir() and corpus_fingerprint(corpus) != manifest["corpus_fingerprint"]:
                 raise IndexStale(f"the corpus in {str(corpus)!r} changed since collection "
