@@ -350,7 +350,7 @@ def write_collection(settings, store, extra_manifest: dict | None = None) -> str
                 "sentence": asdict(sentences[i]), "passage": asdict(passages[i])}))
         calls.upsert(name, points, wait=True)
     manifest = {**store.manifest, **(extra_manifest or {}), "store": "qdrant",
-                "collection": name}
+                "collection": name, "alias": alias}
     # the documents first, the manifest last: a collection without one is an unfinished build
     for start in range(0, len(documents), 16):
         calls.upsert(name + META_SUFFIX, [
@@ -380,16 +380,20 @@ def drop_retired(settings, now: float | None = None) -> list[str]:
     now = time.time() if now is None else now
     live = alias_target(settings)
     dropped = []
-    prefix = settings.qdrant_collection + "-"
+    alias = settings.qdrant_collection
+    prefix = alias + "-"
     for c in calls.get_collections().collections:
         name = c.name
         if not name.startswith(prefix) or name.endswith(META_SUFFIX) or name == live:
             continue
         try:
-            meta = calls.retrieve(name + META_SUFFIX, [MANIFEST_ID], with_payload=["retired_at"])
+            meta = calls.retrieve(name + META_SUFFIX, [MANIFEST_ID],
+                                  with_payload=["retired_at", "manifest"])
         except ValueError:
             continue
-        retired = meta[0].payload.get("retired_at") if meta else None
+        if not meta or meta[0].payload.get("manifest", {}).get("alias") != alias:
+            continue  # unfinished, or another alias's that shares the prefix
+        retired = meta[0].payload.get("retired_at")
         if retired is not None and now - retired >= settings.qdrant_grace_s:
             calls.delete_collection(name)
             calls.delete_collection(name + META_SUFFIX)
