@@ -220,6 +220,14 @@ def test_bad_store_settings_are_one_line_errors(run, monkeypatch, env, says):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_build_with_bad_store_settings_fails_before_embedding(run, monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_STORE", "qdrant")
+    monkeypatch.setenv("QA_QDRANT_URL", "http://127.0.0.1:9")
+    monkeypatch.setattr("qa.store.indexing.build_store", lambda *a, **k: pytest.fail("embedded"))
+    code, out, err = run("build", "--index", str(tmp_path / "index"))
+    assert code == 2 and "did not answer" in err and err.count("\n") == 1
+
+
 def test_a_missing_qdrant_client_is_a_one_line_error(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "qdrant_client", None)  # `import qdrant_client` fails
     settings = Settings.from_env(environ={}, store="qdrant", qdrant_path=":memory:")

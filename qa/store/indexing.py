@@ -153,6 +153,9 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
     only the ONNX exports and the embedding cache, which every serving replica needs too."""
     started = time.perf_counter()
     qdrant = settings is not None and settings.store == "qdrant"
+    if qdrant:  # a bad setting or an unreachable server fails before the embedding work
+        from .qdrant_store import alias_target
+        alias_target(settings)
     identity = getattr(embedder, "identity", None)
     cache = EmbeddingCache.load(index_dir, identity) if identity else None
     store, load, reports = build_store(corpus_dir, embedder, max_file_bytes, strict, progress,

@@ -134,7 +134,7 @@ class _Calls:
                 if getattr(exc, "status_code", None) == 404:  # a server's "not found"
                     raise ValueError(_short(exc)) from exc
                 raise StoreUnavailable(
-                    f"Qdrant at {_where(self.settings)} did not answer {name} ({_short(exc)}): "
+                    f"Qdrant ({_where(self.settings)}) did not answer {name} ({_short(exc)}): "
                     "check that it is running and QA_QDRANT_URL, or set QA_STORE=files") from exc
         return call
 
@@ -245,15 +245,15 @@ class QdrantStore:
         collection = alias_target(settings)
         build = f"`QA_STORE=qdrant python -m qa build` (collection alias {alias!r})"
         if collection is None:
-            raise IndexMissing(f"no collection {alias!r} in Qdrant at {_where(settings)}: build "
+            raise IndexMissing(f"no collection {alias!r} in Qdrant ({_where(settings)}): build "
                                f"it with {build}")
         try:
             meta = calls.retrieve(collection + META_SUFFIX, [MANIFEST_ID], with_payload=True)
         except ValueError:
             meta = []
         if not meta:
-            raise IndexCorrupt(f"collection {collection!r} has no manifest in Qdrant at "
-                               f"{_where(settings)}: rebuild it with {build}")
+            raise IndexCorrupt(f"collection {collection!r} has no manifest in Qdrant "
+                               f"({_where(settings)}): rebuild it with {build}")
         manifest = dict(meta[0].payload["manifest"])
         vocabulary = meta[0].payload["vocabulary"]
         if manifest.get("format_version") != FORMAT_VERSION:
