@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install serve test soak index eval bench train train-abstention clean
+.PHONY: install serve test test-qdrant soak index eval bench train train-abstention clean
 
 install: $(STAMP)
 
@@ -26,6 +26,12 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -rs
+
+# The Qdrant backend's tests: the store contract and the article's gold set in local mode, and
+# against a real server when QA_QDRANT_URL is set (`QA_QDRANT_URL=http://qdrant-0:6333 make
+# test-qdrant`); without it the server's cases are skipped with that reason.
+test-qdrant: $(STAMP)
+	$(PY) -m pytest -q -rs -m qdrant tests/test_store_contract.py
 
 # The long load test (2 minutes at concurrency 16 on loopback); CI runs it after `make test`.
 soak: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import textwrap
@@ -74,7 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="shorter runs (for a smoke check)")
     p.add_argument("--only", metavar="SECTIONS",
                    help="comma-separated sections to run: latency, onnx, reader_onnx, http, "
-                        "cold, scale, rebuild (default: all)")
+                        "cold, scale, rebuild, store (default: all)")
+    p.add_argument("--store", choices=("files", "qdrant"),
+                   help="the store backend the scale and store sections build and ask "
+                        "($QA_STORE; qdrant: local mode in memory unless QA_QDRANT_URL or "
+                        "QA_QDRANT_PATH is set)")
 
     p = sub.add_parser("train", help="relearn the reader from the SQuAD training data")
     p.add_argument("--squad", type=Path, default=Path("../shared/squad/train.jsonl.gz"),
@@ -172,10 +177,10 @@ def cmd_build(args, settings: Settings) -> int:
     from .store.indexing import build_index
     report = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings.model_path),
                          max_file_bytes=settings.max_file_bytes, strict=args.strict,
-                         progress=Progress(), int8=settings.reader_int8)
+                         progress=Progress(), int8=settings.reader_int8, settings=settings)
     print(f"indexed {counted(report.documents, 'document')}, "
           f"{counted(report.sentences, 'sentence')}, "
-          f"{counted(report.passages, 'passage')} from {settings.corpus_dir} into {report.index_dir} "
+          f"{counted(report.passages, 'passage')} from {settings.corpus_dir} into {report.target} "
           f"(fingerprint {report.fingerprint}, {report.seconds:.1f} s; embedded "
           f"{report.embedded} of {report.texts} texts, the others cached or repeated"
           + (f"; {len(report.skipped)} file(s) skipped" if report.skipped else "") + ")")
@@ -274,6 +279,10 @@ def cmd_bench(args, settings: Settings) -> int:
             print(f"error: unknown bench section(s) {', '.join(unknown)}: choose from "
                   f"{', '.join(SECTIONS)}", file=sys.stderr)
             return EXIT_USAGE
+    if args.store:
+        settings = dataclasses.replace(settings, store=args.store)
+    if settings.store == "qdrant" and not (settings.qdrant_url or settings.qdrant_path):
+        settings = dataclasses.replace(settings, qdrant_path=":memory:")
     run_bench(settings, out=args.out, quick=args.quick, sections=sections)
     return 0
 

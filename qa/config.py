@@ -13,6 +13,9 @@ READER_PRECISIONS = ("int8", "float32")
 # reader (qa/reader_calibration.json), as the one that refuses a set share of real unanswerable
 # questions on held-out training articles.
 CAUTION_LEVELS = ("strict", "balanced", "lenient")
+# Where the index lives (QA_STORE): files beside the process (the default), or a Qdrant
+# collection (a server at QA_QDRANT_URL, or the client's local mode at QA_QDRANT_PATH).
+STORES = ("files", "qdrant")
 
 
 def reader_precision(raw: str) -> str:
@@ -28,6 +31,14 @@ def caution_level(raw: str) -> str:
     value = raw.strip().lower()
     if value not in CAUTION_LEVELS:
         raise ValueError(f"choose {', '.join(CAUTION_LEVELS)}")
+    return value
+
+
+def store_kind(raw: str) -> str:
+    """One of STORES."""
+    value = raw.strip().lower()
+    if value not in STORES:
+        raise ValueError(f"choose {' or '.join(STORES)}")
     return value
 
 
@@ -48,6 +59,13 @@ ENVIRONMENT = {
     "QA_CACHE_SIZE": ("cache_size", int),
     "QA_MAX_FILE_MB": ("max_file_mb", float),
     "QA_READER_PRECISION": ("reader_precision", reader_precision),
+    "QA_STORE": ("store", store_kind),
+    "QA_QDRANT_URL": ("qdrant_url", str),
+    "QA_QDRANT_PATH": ("qdrant_path", str),
+    "QA_QDRANT_COLLECTION": ("qdrant_collection", str),
+    "QA_QDRANT_GRACE_S": ("qdrant_grace_s", float),
+    "QA_QDRANT_SHARDS": ("qdrant_shards", int),
+    "QA_QDRANT_REPLICAS": ("qdrant_replicas", int),
 }
 
 
@@ -73,6 +91,16 @@ class Settings:
     max_file_mb: float = 50.0  # corpus files larger than this are skipped with the reason
     # the span reader an index is built with: "int8" or "float32"; None: as calibration chose
     reader_precision: str | None = None
+    # the store backend: "files" (index_dir holds everything) or "qdrant" (the collection holds
+    # the vectors, the lexical index and the texts; index_dir keeps the ONNX exports and the
+    # embedding cache the build reuses)
+    store: str = "files"
+    qdrant_url: str | None = None    # a Qdrant server, e.g. http://qdrant-0:6333
+    qdrant_path: str | None = None   # local mode instead: a folder, or ":memory:"
+    qdrant_collection: str = "qa"    # the alias serving replicas read; builds are named after it
+    qdrant_grace_s: float = 600.0    # how long a replaced collection is kept for readers
+    qdrant_shards: int | None = None    # shard_number of a new collection (None: the server's)
+    qdrant_replicas: int | None = None  # its replication_factor (None: the server's)
 
     @property
     def max_file_bytes(self) -> int:

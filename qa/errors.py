@@ -23,6 +23,12 @@ class IndexCorrupt(QAError):
     code = "index_corrupt"
 
 
+class StoreUnavailable(QAError):
+    """The configured store cannot be reached or used (server down, client not installed)."""
+
+    code = "store_unavailable"
+
+
 class ModelUnavailable(QAError):
     code = "model_unavailable"
 

@@ -299,8 +299,10 @@ def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
     gold = load_gold(gold_path)
     pipeline = Pipeline.load(settings)
     report = evaluate(pipeline, gold)
-    report.run = {"gold": str(gold_path), "index": str(settings.index_dir), **report.run}
-    print(format_metrics(report.metrics, title=f"{gold_path} on {settings.index_dir}"),
+    where = str(settings.index_dir) if settings.store != "qdrant" else \
+        f"Qdrant collection {pipeline.store.manifest.get('collection')}"
+    report.run = {"gold": str(gold_path), "index": where, **report.run}
+    print(format_metrics(report.metrics, title=f"{gold_path} on {where}"),
           file=stream)
     if format_tradeoff(report.tradeoff):
         print(format_tradeoff(report.tradeoff), file=stream)

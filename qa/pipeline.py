@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +19,7 @@ from .models.reader_model import load_reader_model, reader_is_current, served_in
 from .reader.confidence import READ_DEPTH, Calibration
 from .reader.reading import Reader
 from .retrieval import HybridRetriever
+from .store.backends import open_store, store_signature
 from .store.document_store import DocumentStore
 from .text import counted
 from .types import Answer
@@ -65,7 +65,7 @@ def index_needs_build(settings: Settings) -> str | None:
     """Why the index of `settings` must be (re)built before serving (missing, stale, corrupt,
     or built with other reader weights), or None when it is current."""
     try:
-        store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
+        store = open_store(settings, settings.corpus_dir)
     except (IndexMissing, IndexStale, IndexCorrupt) as exc:
         return str(exc).split(":")[0]
     if not reader_is_current(store.manifest, int8=served_int8(settings.reader_int8)):
@@ -78,8 +78,9 @@ class Pipeline:
 
     def __init__(self, store: DocumentStore, embedder, settings: Settings, reader_model=None,
                  calibration: Calibration | None = None):
-        """`embedder` is anything with `encode_query(text) -> unit vector` (Embedder, or the
-        ONNX query encoder); `reader_model` defaults to the index folder's ONNX reader and
+        """`store`: a DocumentStore or a QdrantStore (the same interface); `embedder` is
+        anything with `encode_query(text) -> unit vector` (Embedder, or the ONNX query
+        encoder); `reader_model` defaults to the index folder's ONNX reader and
         `calibration` to the one shipped with the reader's weights."""
         self.store = store
         self.embedder = embedder
@@ -103,7 +104,7 @@ class Pipeline:
         corpus_dir = settings.corpus_dir if rebuild else None
         query_embedder = embedder
         try:  # the store first: a missing or stale index is reported before the model loads
-            store = DocumentStore.load(settings.index_dir, corpus_dir)
+            store = open_store(settings, corpus_dir)
             if rebuild and not reader_is_current(store.manifest,
                                                  int8=served_int8(settings.reader_int8)):
                 raise IndexStale("the reader was retrained (or its precision changed) since "
@@ -114,8 +115,9 @@ class Pipeline:
             from .store.indexing import build_index
             embedder = embedder or Embedder(settings.model_path)
             build_index(settings.corpus_dir, settings.index_dir, embedder,
-                        max_file_bytes=settings.max_file_bytes, int8=settings.reader_int8)
-            store = DocumentStore.load(settings.index_dir, settings.corpus_dir)
+                        max_file_bytes=settings.max_file_bytes, int8=settings.reader_int8,
+                        settings=settings)
+            store = open_store(settings, settings.corpus_dir)
         return cls(store, query_embedder or load_query_encoder(settings.index_dir,
                                                                 settings.model_path), settings)
 
@@ -153,14 +155,20 @@ class Pipeline:
 logger = logging.getLogger(__name__)
 
 
-class LivePipeline:
-    """The serving pipeline, swapped for a new one when its index folder is rebuilt.
+REMOTE_CHECK_SECONDS = 1.0  # how often a server-side store (Qdrant's alias) is asked
 
-    `current()` stats the index manifest on every call (microseconds). A rebuild is written
-    beside the old index and renamed in, so a changed manifest means a complete new index: the
-    first request that sees it loads it while the others wait, and every request from then on
-    is answered from it. An index that fails to load (stale, corrupt) is logged once and the old
-    one keeps serving until the manifest changes again.
+
+class LivePipeline:
+    """The serving pipeline, swapped for a new one when its index folder is rebuilt (or, with
+    QA_STORE=qdrant, when a build moves the collection alias).
+
+    `current()` checks the store on every call: a stat of the index manifest (microseconds),
+    or with Qdrant the alias, at most once a second (`REMOTE_CHECK_SECONDS`: a network call). A
+    rebuild is written beside the old index and renamed in (or built into a new collection and
+    the alias moved), so a change means a complete new index: the first request that sees it
+    loads it while the others wait, and every request from then on is answered from it. An
+    index that fails to load (stale, corrupt) is logged once and the old one keeps serving
+    until the store changes again.
     """
 
     def __init__(self, pipeline: Pipeline):
@@ -168,12 +176,18 @@ class LivePipeline:
         self._signature = self._manifest_signature()
         self._refused = None  # the signature of a rebuilt index that did not load
         self._reloading = threading.Lock()
+        self._checked = time.monotonic()
 
     @property
     def settings(self) -> Settings:
         return self._pipeline.settings
 
     def current(self) -> Pipeline:
+        if self.settings.store != "files":
+            now = time.monotonic()
+            if now - self._checked < REMOTE_CHECK_SECONDS:
+                return self._pipeline
+            self._checked = now
         signature = self._manifest_signature()
         if signature is not None and signature not in (self._signature, self._refused):
             with self._reloading:  # one load; requests arriving meanwhile wait for it
@@ -199,8 +213,5 @@ class LivePipeline:
                     counted(counts.get("sentences", len(fresh.store.sentences)), "sentence"))
 
     def _manifest_signature(self):
-        try:
-            st = os.stat(Path(self._pipeline.settings.index_dir) / "manifest.json")
-        except OSError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        """The index folder's manifest identity, or the collection Qdrant's alias points at."""
+        return store_signature(self._pipeline.settings)

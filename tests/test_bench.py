@@ -79,3 +79,20 @@ def test_rebuild_table():
     assert "| rebuild after one file changed | 9.0 | 2.0 | 3 of 6002 |" in table
     assert "article.docx, article.html, article.pdf" in table
     assert "rebuild: boom" in bench.format_table({"rebuild": {"skipped": "boom"}})
+
+
+def test_scale_point_through_qdrant(monkeypatch, embedder):
+    # `qa bench --store qdrant`: the same scale point written to and asked from local mode
+    monkeypatch.setattr(scale, "SAMPLED_BASE", 8)
+    point = scale._scale_child(120, None, real_up_to=0, queries=2, store_kind="qdrant")
+    assert point["store"] == "qdrant" and point["index_type"].startswith("qdrant")
+    assert point["ask_ms"]["n"] == 2 and "hnsw" not in point
+    assert "qdrant local mode" in bench.format_table({"scale": [point]})
+
+
+def test_store_section_table():
+    result = {"store": "qdrant", "sentences": 56, "write_s": 0.5, "load_s": 0.1,
+              "retrieve_ms": {"p50": 20.0}, "ask_ms": {"p50": 300.0, "p95": 500.0, "n": 3}}
+    table = bench.format_table({"store": result})
+    assert "Store backend `qdrant` on the article (56 sentences): write 0.50 s" in table
+    assert "store: boom" in bench.format_table({"store": {"skipped": "boom"}})

@@ -18,7 +18,12 @@ One run measures, side by side, and prints a table (and writes everything as JSO
 5. memory    resident memory (VmRSS) of the serving worker after warm-up;
 6. rebuild   `python -m qa build` of a synthetic corpus from nothing against the rebuild after
              one file changed (embedding cache, kept ONNX exports): their ratio; and the build
-             of the web page, PDF and DOCX fixtures.
+             of the web page, PDF and DOCX fixtures;
+7. store     the article through the store backend of `--store files|qdrant` (QA_STORE): write,
+             load, retrieve and ask timings. `--store` also picks the backend of `scale`
+             (Qdrant's local mode there, which is exact search in Python: a few questions at
+             100k). With `--store qdrant`, run `--only store,scale`: the other sections start
+             processes of their own, which a local-mode store cannot be shared with.
 
 Each is a module of this folder (latency.py, query_onnx.py, reader_onnx.py, http_load.py with the
 memory figures, cold_start.py, scale.py, rebuild.py) with its `bench_*` function and the
@@ -40,10 +45,11 @@ import time
 from pathlib import Path
 
 from ..config import Settings
-from . import cold_start, http_load, latency, query_onnx, reader_onnx, rebuild, scale
+from . import (cold_start, http_load, latency, query_onnx, reader_onnx, rebuild, scale,
+               store_backend)
 from .common import ROOT
 
-SECTIONS = ("latency", "onnx", "reader_onnx", "http", "cold", "scale", "rebuild")
+SECTIONS = ("latency", "onnx", "reader_onnx", "http", "cold", "scale", "rebuild", "store")
 
 
 def load_questions(settings: Settings) -> list[str]:
@@ -129,6 +135,7 @@ def run_bench(settings: Settings, out: Path | None = Path("bench-results.json"),
     section("cold", lambda: cold_start.bench_cold_start(settings, questions[0], quick))
     section("scale", lambda: scale.bench_scale(settings, quick))
     section("rebuild", lambda: rebuild.bench_rebuild(settings, quick))
+    section("store", lambda: store_backend.bench_store(settings, questions, quick))
     results["total_s"] = time.perf_counter() - started
     results["machine"]["loadavg_at_end"] = os.getloadavg()
     print(format_table(results))
@@ -147,6 +154,7 @@ def format_table(r: dict) -> str:
              ""]
     for section, module in (("latency", latency), ("onnx", query_onnx),
                             ("reader_onnx", reader_onnx), ("http", http_load),
-                            ("cold", cold_start), ("scale", scale), ("rebuild", rebuild)):
+                            ("cold", cold_start), ("scale", scale), ("rebuild", rebuild),
+                            ("store", store_backend)):
         lines += module.table_lines(r.get(section))
     return "\n".join(lines)

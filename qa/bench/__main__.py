@@ -13,7 +13,7 @@ def _main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "scale-child":
         args = json.loads(argv[1])
         point = _scale_child(args["size"], args.get("model_path"), args["real_up_to"],
-                             args["queries"])
+                             args["queries"], args.get("store", "files"))
         print("QA_BENCH " + json.dumps(point), flush=True)
         return 0
     print("usage: python -m qa bench [--quick] [--out FILE]", file=sys.stderr)

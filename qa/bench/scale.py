@@ -59,8 +59,11 @@ class _SampledEmbedder:
         return self.embedder.encode_query(text)
 
 
-def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: int) -> dict:
-    """One scale point, in its own process (so that ru_maxrss is this size's peak)."""
+def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: int,
+                 store_kind: str = "files") -> dict:
+    """One scale point, in its own process (so that ru_maxrss is this size's peak).
+    `store_kind` "qdrant": the store is written to and searched in Qdrant's local mode
+    (`:memory:`, exact search in Python: slow at 100k, so ask only a few questions there)."""
     import faiss
     from ..documents.loading import load_corpus
     from ..documents.segmentation import search_texts
@@ -69,7 +72,13 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
     from ..store.document_store import APPROXIMATE_FROM, DocumentStore
     from ..store.indexing import segment_corpus
 
-    out: dict = {"sentences_requested": size}
+    out: dict = {"sentences_requested": size, "store": store_kind}
+    qdrant = store_kind == "qdrant"
+    if qdrant:
+        from ..store.qdrant_store import QdrantStore, _models, write_collection
+        _models()  # the client's import (seconds) is not the build's cost
+        qdrant_settings = Settings.from_env(environ={}, store="qdrant", qdrant_path=":memory:",
+                                            qdrant_collection=f"bench{size}")
     with tempfile.TemporaryDirectory(prefix=f"qa-bench-{size}-") as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         questions = _generator().generate(corpus, size)
@@ -87,7 +96,10 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
         store = DocumentStore.build(documents, sentences, passages, sentence_vectors,
                                     passage_vectors, embedder.name, corpus)
         t3 = time.perf_counter()
-        store.save(index_dir)
+        if qdrant:
+            write_collection(qdrant_settings, store)
+        else:
+            store.save(index_dir)
         t4 = time.perf_counter()
         n = len(sentences)
         per_text = encoder.real_seconds / max(1, encoder.real_texts)
@@ -95,7 +107,8 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
             "sentences": n, "passages": len(passages), "documents": len(documents),
             "vectors": "real" if real else
                        f"sampled ({encoder.real_texts} texts embedded, rest mixtures + noise)",
-            "index_type": type(store.sentence_index).__name__,
+            "index_type": "qdrant local mode (exact)" if qdrant
+                          else type(store.sentence_index).__name__,
             "segment_s": t1 - t0, "embed_s": t2 - t1, "index_s": t3 - t2, "save_s": t4 - t3,
             "build_s": t4 - t0,
             "build_s_per_1k_sentences": (t4 - t0) / (n / 1000),
@@ -104,19 +117,21 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
             # a real build embeds every sentence and every passage
             "projected_real_build_s_per_1k": ((t4 - t0) - (t2 - t1)) / (n / 1000)
             + per_text * 1000 * (n + len(passages)) / n,
-            "index_mb": sum(p.stat().st_size for p in index_dir.rglob("*")) / 1e6,
-            "index_files_mb": {p.name: round(p.stat().st_size / 1e6, 2)
-                               for p in sorted(index_dir.iterdir())},
+            "index_mb": 0.0 if qdrant
+                        else sum(p.stat().st_size for p in index_dir.rglob("*")) / 1e6,
+            "index_files_mb": {} if qdrant else {p.name: round(p.stat().st_size / 1e6, 2)
+                                                 for p in sorted(index_dir.iterdir())},
             "ru_maxrss_after_model_mb": rss_model / 1024,
         })
         del store
         t5 = time.perf_counter()
-        store = DocumentStore.load(index_dir, corpus)
+        store = QdrantStore.load(qdrant_settings, corpus) if qdrant \
+            else DocumentStore.load(index_dir, corpus)
         out["load_s"] = time.perf_counter() - t5
         pipeline = Pipeline(store, embedder, Settings.from_env(environ={}))
         sample = random.Random(5).sample(questions, min(queries, len(questions)))
         vectors = [embedder.encode_query(q["question"]) for q in sample]
-        for q in sample[:3]:
+        for q in sample[:1 if qdrant else 3]:  # warm-up (local mode: each ask costs seconds)
             pipeline.ask(q["question"])
         dense_t, retrieve_t, ask_t, hits = [], [], [], 0
         for q, v in zip(sample, vectors):
@@ -134,7 +149,7 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
                     "ask_ms": _ms(ask_t)})
         if real:
             out["exact_answer_rate"] = hits / len(sample)
-        if n >= APPROXIMATE_FROM:
+        if n >= APPROXIMATE_FROM and not qdrant:
             exact = faiss.IndexFlatIP(sentence_vectors.shape[1])
             exact.add(sentence_vectors)
             # queries: real question vectors, and corpus vectors perturbed a little
@@ -175,13 +190,20 @@ def _scale_child(size: int, model_path: str | None, real_up_to: int, queries: in
     return out
 
 
+QDRANT_QUERIES = {100_000: 5, 10_000: 15}  # local mode scans every point in Python
+
+
 def bench_scale(settings: Settings, quick: bool, sizes=None) -> list[dict]:
     sizes = sizes or ((1_000,) if quick else SCALE_SIZES)
     real_up_to = 0 if quick else REAL_EMBEDDING_UP_TO
     results = []
     for size in sizes:
+        queries = 15 if quick else 40
+        if settings.store == "qdrant":
+            queries = min(queries, QDRANT_QUERIES.get(size, queries))
         args = json.dumps({"size": size, "model_path": settings.model_path,
-                           "real_up_to": real_up_to, "queries": 15 if quick else 40})
+                           "real_up_to": real_up_to, "queries": queries,
+                           "store": settings.store})
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "qa.bench", "scale-child", args],
                               env=_env(), cwd=str(ROOT), capture_output=True, text=True)
@@ -201,7 +223,8 @@ def bench_scale(settings: Settings, quick: bool, sizes=None) -> list[dict]:
 def _scale_line(p: dict) -> str:
     if "error" in p:
         return f"error: {p['error'][:200]}"
-    return (f"{p['sentences']} sentences, {p['index_type']}, build {p['build_s']:.1f} s, "
+    return (f"{p['sentences']} sentences, {p['index_type']}, build {p['build_s']:.1f} s "
+            f"(store write {p['save_s']:.1f} s), "
             f"{p['index_mb']:.1f} MB, peak RSS {p['ru_maxrss_mb']:.0f} MB, "
             f"ask p50 {p['ask_ms']['p50']:.1f} ms")
 
@@ -210,20 +233,24 @@ def table_lines(scale: list | dict | None) -> list[str]:
     """The scale section of the bench table."""
     lines = []
     if isinstance(scale, list):
-        lines += ["| sentences | index | vectors | build s | s per 1k (w/o embedding) | "
-                  "projected real s per 1k | index MB | peak RSS MB | dense p50 ms | "
-                  "retrieve p50 ms | ask p50 ms |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| sentences | index | vectors | build s (store write s) | s per 1k "
+                  "(w/o embedding) | projected real s per 1k | index MB | peak RSS MB | "
+                  "load s | dense p50 ms | retrieve p50 ms | ask p50 ms (n) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for p in scale:
             if "error" in p:
                 lines.append(f"| {p['sentences_requested']} | error: {p['error'][:120]} |")
                 continue
             lines.append(
                 f"| {p['sentences']} | {p['index_type']} | {p['vectors'].split(' (')[0]} | "
-                f"{_f(p['build_s'])} | {_f(p['build_s_per_1k_sentences'], 2)} "
+                f"{_f(p['build_s'])} ({_f(p['save_s'])}) | "
+                f"{_f(p['build_s_per_1k_sentences'], 2)} "
                 f"({_f(p['build_s_per_1k_without_embedding'], 2)}) | "
                 f"{_f(p['projected_real_build_s_per_1k'], 1)} | {_f(p['index_mb'])} | "
-                f"{_f(p['ru_maxrss_mb'], 0)} | {_f(p['dense_search_ms']['p50'], 2)} | "
-                f"{_f(p['retrieve_ms']['p50'], 1)} | {_f(p['ask_ms']['p50'], 1)} |")
+                f"{_f(p['ru_maxrss_mb'], 0)} | {_f(p.get('load_s'), 1)} | "
+                f"{_f(p['dense_search_ms']['p50'], 2)} | "
+                f"{_f(p['retrieve_ms']['p50'], 1)} | {_f(p['ask_ms']['p50'], 1)} "
+                f"({p['ask_ms'].get('n')}) |")
         for p in scale:
             if "hnsw" in p:
                 hn = p["hnsw"]

@@ -1,7 +1,10 @@
 """The document store: sentences, passages, their FAISS and BM25 indexes, and the manifest.
 
-Retrievers read from a store and never touch files; another backend can replace this class
-as long as it offers the same attributes and `dense_search` / `lexical_scores`.
+Retrievers read from a store and never touch files; another backend
+replaces this class by offering the same attributes and the same searches: `dense_search` and
+`lexical_search` (top k, ids and scores out), and the fetches by id that the retriever and the
+reader need for specific sentences, `similarities` and `lexical_scores`. No search returns a
+score for every sentence, which no distributed engine would serve.
 """
 
 from __future__ import annotations
@@ -72,14 +75,31 @@ class DocumentStore:
         stored = self.sentence_index.reconstruct_batch(ids)
         return stored @ np.asarray(vector, dtype=np.float32).reshape(-1)
 
-    def lexical_scores(self, query_stems: list[str], level: str = "sentence") -> np.ndarray:
-        """BM25 score of every sentence or passage for the query stems."""
+    def lexical_search(self, query_stems: list[str], k: int,
+                       level: str = "sentence") -> tuple[np.ndarray, np.ndarray]:
+        """(ids, BM25 scores) of the k best sentences or passages for the query stems, best
+        first, ties by id; only those holding a query stem (score > 0)."""
+        scores = self._bm25_scores(query_stems, level)
+        if scores is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")[:k]
+        order = order[scores[order] > 0]
+        return order.astype(np.int64), scores[order]
+
+    def lexical_scores(self, query_stems: list[str], ids,
+                       level: str = "sentence") -> np.ndarray:
+        """BM25 scores of the given sentences or passages for the query stems (0: no stem)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        scores = self._bm25_scores(query_stems, level)
+        if scores is None:
+            return np.zeros(len(ids), dtype=np.float32)
+        return scores[ids]
+
+    def _bm25_scores(self, query_stems: list[str], level: str) -> np.ndarray | None:
+        """BM25 of every sentence or passage (None when no stem is in the vocabulary)."""
         bm25 = self.sentence_bm25 if level == "sentence" else self.passage_bm25
         known = [t for t in query_stems if t in bm25.vocab_dict]
-        size = len(self.sentences) if level == "sentence" else len(self.passages)
-        if not known:
-            return np.zeros(size, dtype=np.float32)
-        return bm25.get_scores(known)
+        return bm25.get_scores(known) if known else None
 
     # -- persistence -----------------------------------------------------------------------
     @classmethod
@@ -99,22 +119,25 @@ class DocumentStore:
                    _vector_index(passage_vectors), _bm25(search_texts(documents, sentences)),
                    _bm25(search_texts(documents, passages)), manifest)
 
-    def save(self, index_dir: Path, extra_files: dict[str, Path] | None = None) -> None:
+    def save(self, index_dir: Path, extra_files: dict[str, Path] | None = None,
+             exports_only: bool = False) -> None:
         """Write to a temporary folder beside `index_dir`, then swap it in atomically.
 
         `extra_files` (name -> source path) are copied in and checksummed with the rest.
+        `exports_only`: write only those and the manifest (the store itself went to Qdrant).
         """
         index_dir = Path(index_dir)
         index_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
         try:
-            _write_json(tmp / "documents.json", [asdict(d) for d in self.documents.values()])
-            _write_json(tmp / "sentences.json", [asdict(s) for s in self.sentences])
-            _write_json(tmp / "passages.json", [asdict(p) for p in self.passages])
-            faiss.write_index(self.sentence_index, str(tmp / "sentences.faiss"))
-            faiss.write_index(self.passage_index, str(tmp / "passages.faiss"))
-            self.sentence_bm25.save(str(tmp / "sentences.bm25"), show_progress=False)
-            self.passage_bm25.save(str(tmp / "passages.bm25"), show_progress=False)
+            if not exports_only:
+                _write_json(tmp / "documents.json", [asdict(d) for d in self.documents.values()])
+                _write_json(tmp / "sentences.json", [asdict(s) for s in self.sentences])
+                _write_json(tmp / "passages.json", [asdict(p) for p in self.passages])
+                faiss.write_index(self.sentence_index, str(tmp / "sentences.faiss"))
+                faiss.write_index(self.passage_index, str(tmp / "passages.faiss"))
+                self.sentence_bm25.save(str(tmp / "sentences.bm25"), show_progress=False)
+                self.passage_bm25.save(str(tmp / "passages.bm25"), show_progress=False)
             for name, source in (extra_files or {}).items():
                 try:  # a hard link costs nothing; the source is never written again
                     os.link(source, tmp / name)
@@ -147,6 +170,11 @@ class DocumentStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorrupt(f"the manifest of {str(index_dir)!r} is unreadable ({exc}): "
                                "rebuild with `python -m qa build`") from exc
+        if manifest.get("store") == "qdrant":
+            raise IndexMissing(f"{str(index_dir)!r} holds only the model exports of a Qdrant "
+                               "build: set QA_STORE=qdrant (and QA_QDRANT_URL or "
+                               "QA_QDRANT_PATH), or build a file index with `QA_STORE=files "
+                               "python -m qa build`")
         for name, digest in files.items():
             path = index_dir / name
             if not path.is_file():

@@ -59,6 +59,7 @@ class BuildReport:
     embedded: int = 0   # texts (sentences and passages) this build embedded
     texts: int = 0      # texts it has vectors for (the rest came from the embedding cache)
     reused_exports: list[str] = field(default_factory=list)  # ONNX files kept from the old index
+    target: str = ""    # where the store went: the index folder, or the Qdrant collection
 
 
 def segment_corpus(documents) -> tuple[list, list]:
@@ -139,7 +140,8 @@ def require_text(load, sentences, corpus_dir: Path) -> None:
 
 def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                 query_encoder: bool = True, max_file_bytes: int | None = None,
-                strict: bool = False, progress=None, int8: bool | None = None) -> BuildReport:
+                strict: bool = False, progress=None, int8: bool | None = None,
+                settings=None) -> BuildReport:
     """Build the store for `corpus_dir` and write it atomically to `index_dir`, with the ONNX
     query encoder and span reader, each checked against torch (skipped, with a warning, if ONNX
     is unavailable; `query_encoder=False` skips both).
@@ -148,8 +150,14 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
     reused (qa/store/embedding_cache.py), and so are its ONNX exports when the model and the
     reader's weights are unchanged. `progress` (qa/progress.py) reports files, skipped files,
     one line per document and the embedding. `int8`: the span reader's precision (None: as
-    calibration chose)."""
+    calibration chose). `settings` with `store="qdrant"`: the store goes to a new Qdrant
+    collection and the alias moves to it (qa/store/qdrant_store.py); `index_dir` then keeps
+    only the ONNX exports and the embedding cache, which every serving replica needs too."""
     started = time.perf_counter()
+    qdrant = settings is not None and settings.store == "qdrant"
+    if qdrant:  # a bad setting or an unreachable server fails before the embedding work
+        from .qdrant_store import alias_target
+        alias_target(settings)
     identity = getattr(embedder, "identity", None)
     cache = EmbeddingCache.load(index_dir, identity) if identity else None
     store, load, reports = build_store(corpus_dir, embedder, max_file_bytes, strict, progress,
@@ -187,7 +195,13 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                 store.manifest["reader"] = {"file": READER_ONNX, "runtime": "onnx", **record}
             except (ImportError, ModelUnavailable) as exc:
                 logger.warning("no ONNX reader (%s): reading will use torch", exc)
-    store.save(index_dir, extra_files=extra_files)
+    target = str(index_dir)
+    if qdrant:
+        from .qdrant_store import write_collection
+        collection = write_collection(settings, store)
+        store.manifest.update(store="qdrant", collection=collection)
+        target = f"Qdrant collection {collection} (alias {settings.qdrant_collection!r})"
+    store.save(index_dir, extra_files=extra_files, exports_only=qdrant)
     if cache is not None:
         cache.save(index_dir)
     counts = store.manifest["counts"]
@@ -196,7 +210,8 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder,
                        skipped=load.skipped, details=reports,
                        embedded=cache.embedded if cache else counts["sentences"]
                        + counts["passages"],
-                       texts=counts["sentences"] + counts["passages"], reused_exports=reused)
+                       texts=counts["sentences"] + counts["passages"], reused_exports=reused,
+                       target=target)
 
 
 def _previous_manifest(index_dir: Path) -> dict:

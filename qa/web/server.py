@@ -76,12 +76,21 @@ def _build_if_needed(settings: Settings) -> None:
     """(Re)build a missing, stale or corrupt index with `python -m qa build` in a child process:
     the terminal shows what that command shows (a line per skipped file with its reason, the
     progress bar, the totals), and the memory the build held goes back before serving."""
-    from ..pipeline import index_needs_build
+    from ..pipeline import Pipeline, index_needs_build
     reason = index_needs_build(settings)
     if reason is None:
         return
     _ready(f"building the index first ({reason})")
-    environment = dict(os.environ, QA_MAX_FILE_MB=str(settings.max_file_mb))
+    if settings.store == "qdrant" and settings.qdrant_path == ":memory:":
+        Pipeline.load(settings, rebuild=True)  # an in-memory store lives in this process only
+        return
+    environment = dict(os.environ, QA_MAX_FILE_MB=str(settings.max_file_mb),
+                       QA_STORE=settings.store)
+    for variable, value in (("QA_QDRANT_URL", settings.qdrant_url),
+                            ("QA_QDRANT_PATH", settings.qdrant_path),
+                            ("QA_QDRANT_COLLECTION", settings.qdrant_collection)):
+        if value:
+            environment[variable] = str(value)
     if settings.model_path:
         environment["QA_MODEL_PATH"] = settings.model_path
     if settings.reader_precision:
