@@ -13,8 +13,8 @@ install: $(STAMP)
 $(STAMP): requirements.txt
 	@echo "installing the dependencies into $(VENV) (once; about 3 minutes) ..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(PY) -m pip install --quiet --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 	@echo "installed; next: make serve (the service) or make test (the tests)"
 
