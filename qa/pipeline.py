@@ -65,12 +65,17 @@ def index_needs_build(settings: Settings) -> str | None:
     """Why the index of `settings` must be (re)built before serving (missing, stale, corrupt,
     or built with other reader weights), or None when it is current."""
     try:
-        store = open_store(settings, settings.corpus_dir)
+        require_current_reader(open_store(settings, settings.corpus_dir), settings)
     except (IndexMissing, IndexStale, IndexCorrupt) as exc:
         return str(exc).split(":")[0]
-    if not reader_is_current(store.manifest, int8=served_int8(settings.reader_int8)):
-        return "the reader was retrained (or its precision changed) since the index was built"
     return None
+
+
+def require_current_reader(store, settings: Settings) -> None:
+    """IndexStale unless the store's index was built with the served reader and precision."""
+    if not reader_is_current(store.manifest, int8=served_int8(settings.reader_int8)):
+        raise IndexStale("the reader was retrained (or its precision changed) since the index "
+                         "was built")
 
 
 class Pipeline:
@@ -105,10 +110,8 @@ class Pipeline:
         query_embedder = embedder
         try:  # the store first: a missing or stale index is reported before the model loads
             store = open_store(settings, corpus_dir)
-            if rebuild and not reader_is_current(store.manifest,
-                                                 int8=served_int8(settings.reader_int8)):
-                raise IndexStale("the reader was retrained (or its precision changed) since "
-                                 "the index was built")
+            if rebuild:
+                require_current_reader(store, settings)
         except (IndexMissing, IndexStale, IndexCorrupt):
             if not rebuild:
                 raise

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..config import Settings
+from ..config import Settings, environment_of
 from ..errors import QAError
 from ..text import counted
 
@@ -84,20 +84,8 @@ def _build_if_needed(settings: Settings) -> None:
     if settings.store == "qdrant" and settings.qdrant_path == ":memory:":
         Pipeline.load(settings, rebuild=True)  # an in-memory store lives in this process only
         return
-    environment = dict(os.environ, QA_MAX_FILE_MB=str(settings.max_file_mb),
-                       QA_STORE=settings.store)
-    for variable, value in (("QA_QDRANT_URL", settings.qdrant_url),
-                            ("QA_QDRANT_PATH", settings.qdrant_path),
-                            ("QA_QDRANT_COLLECTION", settings.qdrant_collection)):
-        if value:
-            environment[variable] = str(value)
-    if settings.model_path:
-        environment["QA_MODEL_PATH"] = settings.model_path
-    if settings.reader_precision:
-        environment["QA_READER_PRECISION"] = settings.reader_precision
-    code = subprocess.call([sys.executable, "-m", "qa", "build", "--corpus",
-                            str(settings.corpus_dir), "--index", str(settings.index_dir)],
-                           env=environment, stdout=sys.stderr)
+    code = subprocess.call([sys.executable, "-m", "qa", "build"],
+                           env={**os.environ, **environment_of(settings)}, stdout=sys.stderr)
     if code != 0:
         raise ServeError("the index could not be built (the reason is above): fix it, then start "
                          "again, or check with `python -m qa build`")
