@@ -34,6 +34,16 @@ def caution_level(raw: str) -> str:
     return value
 
 
+def switch(raw: str) -> bool:
+    """On or off: 1/0, true/false, yes/no, on/off."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("choose on or off (1/0, true/false, yes/no)")
+
+
 def store_kind(raw: str) -> str:
     """One of STORES."""
     value = raw.strip().lower()
@@ -55,6 +65,7 @@ ENVIRONMENT = {
     "QA_TOP_K": ("top_k", int),
     "QA_MIN_CONFIDENCE": ("min_confidence", float),
     "QA_CAUTION": ("caution", caution_level),
+    "QA_EARLY_EXIT": ("early_exit", switch),
     "QA_MAX_QUESTION_CHARS": ("max_question_chars", int),
     "QA_CACHE_SIZE": ("cache_size", int),
     "QA_MAX_FILE_MB": ("max_file_mb", float),
@@ -85,6 +96,9 @@ class Settings:
     max_top_k: int = 10
     min_confidence: float | None = None  # None: the threshold of the caution level
     caution: str | None = None  # one of CAUTION_LEVELS; None: the default ("balanced")
+    # read the best-retrieved window first and the others only when its best span is not
+    # confident enough (the exit confidence is learned with the reader); off: read them all
+    early_exit: bool = True
     max_question_chars: int = 500
     max_body_bytes: int = 16 * 1024
     cache_size: int = 1024  # answers kept per loaded index for repeated questions (0: none)

@@ -94,7 +94,8 @@ class Pipeline:
         self.reader = Reader(store, reader_model or load_reader_model(
                                  settings.index_dir, settings.model_threads or 0),
                              calibration or Calibration.load(),
-                             min_confidence=settings.min_confidence, caution=settings.caution)
+                             min_confidence=settings.min_confidence, caution=settings.caution,
+                             early_exit=settings.early_exit)
         # Answers to repeated questions. It lives and dies with this pipeline, so a rebuilt
         # index (a new Pipeline) never serves an answer of the old one.
         self._cache: OrderedDict[tuple, Answer] = OrderedDict()

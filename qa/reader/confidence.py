@@ -91,6 +91,9 @@ class Calibration:
     int8: bool = False  # serve the int8 ONNX reader (chosen with the model)
     refuse_missing: bool = False  # refuse when the window lacks a year/number/name asked for,
     #                               or states the opposite of a word asked with
+    # answer from the best-retrieved window alone when its best span reaches this confidence
+    # (and the threshold): the other windows are then not read. None: always read them all.
+    exit_confidence: float | None = None
     measured: dict = field(default_factory=dict)  # figures on the held-out articles
 
     @classmethod

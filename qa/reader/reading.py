@@ -284,17 +284,19 @@ class Reader:
 
     def __init__(self, store: DocumentStore, model, calibration: Calibration,
                  min_confidence: float | None = None, depth: int | None = None,
-                 caution: str | None = None):
+                 caution: str | None = None, early_exit: bool = True):
         """`model` has `logits(question, windows) -> list[WindowLogits]` (qa/models/reader_model.py);
         `caution` picks one of the calibrated thresholds (None: the default level's),
         `min_confidence` overrides it, and `depth` the calibrated number of retrieved
-        sentences read."""
+        sentences read; `early_exit`: answer from the best-retrieved window alone when that is
+        confident enough (see Calibration.exit_confidence)."""
         self.store = store
         self.model = model
         self.calibration = calibration
         self.threshold = calibration.threshold_for(caution) if min_confidence is None \
             else min_confidence
         self.depth = calibration.depth if depth is None else depth
+        self.exit_confidence = calibration.exit_confidence if early_exit else None
         self.leads = lead_texts(store.documents, store.sentences)
         country_forms()  # the constraint check's table, built here rather than by a question
 
@@ -310,6 +312,12 @@ class Reader:
         model reads; calibration fits it on the same rows). `vector`: the question's embedding."""
         windows = windows_for(self.store, retrieved, self.depth)
         logits = self.model.logits(question, [w.text for w in windows])
+        return self.score(question, vector, windows, logits)
+
+    def score(self, question: str, vector: np.ndarray, windows: list[Window],
+              logits: list[WindowLogits]):
+        """The best spans of these windows (read into `logits`) and their feature rows, as if
+        they were all the windows read."""
         required = specifics(question)
         out = []
         for window, window_logits in zip(windows, logits):
@@ -361,14 +369,33 @@ class Reader:
 
     def candidates(self, question: str, vector: np.ndarray,
                    retrieved: list[RetrievedSentence]) -> list[Candidate]:
-        """Every window's best spans with their confidence, best first."""
-        out, rows = self.scored_candidates(question, vector, retrieved)
-        if not out:
-            return out
-        for c, p in zip(out, self.calibration.probabilities(rows)):
+        """Every window's best spans with their confidence, best first. With an early exit,
+        the best-retrieved window is read first, and its spans alone are returned when the
+        best of them would be answered at a confidence of at least `exit_confidence`: the
+        other windows are read only when it is not."""
+        windows = windows_for(self.store, retrieved, self.depth)
+        exit_at = self.exit_confidence
+        if exit_at is None or len(windows) < 2:
+            logits = self.model.logits(question, [w.text for w in windows])
+        else:
+            logits = self.model.logits(question, [windows[0].text])
+            first = self._ranked(*self.score(question, vector, windows[:1], logits))
+            if first and first[0].confidence >= max(exit_at, self.threshold) and \
+                    not self._ruled_out(first[0]):
+                return first
+            logits += self.model.logits(question, [w.text for w in windows[1:]])
+        return self._ranked(*self.score(question, vector, windows, logits))
+
+    def _ranked(self, out: list[Candidate], rows: np.ndarray) -> list[Candidate]:
+        for c, p in zip(out, self.calibration.probabilities(rows) if out else []):
             c.confidence = float(p)
         out.sort(key=lambda c: -c.confidence)
         return out
+
+    def _ruled_out(self, best: Candidate) -> bool:
+        """Whether the hard rule refuses this candidate: its window lacks a year, number or name
+        the question states, or states the opposite of a word it asks with."""
+        return self.calibration.refuse_missing and bool(best.missing or best.opposed)
 
     def read(self, question: str, vector: np.ndarray, retrieved: list[RetrievedSentence],
              top_k: int = 3) -> Answer:
@@ -381,7 +408,7 @@ class Reader:
                                 refused_by="no_passage")
         best = ranked[0]
         low = best.confidence < self.threshold
-        ruled = self.calibration.refuse_missing and bool(best.missing or best.opposed)
+        ruled = self._ruled_out(best)
         if low or ruled:
             why = refusal_reason(best)
             if low:

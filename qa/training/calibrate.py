@@ -143,17 +143,29 @@ def calibration_corpus(paragraphs, folder: Path, seed: int = 0):
 
 
 def collect(pipeline, items) -> list[dict]:
-    """Per question: its candidates' feature rows and F1s, as the reader scores them."""
+    """Per question: its candidates' feature rows and F1s, as the reader scores them, reading
+    all its windows ("rows", "f1") and its best-retrieved window alone ("first_rows",
+    "first_f1"; for the early exit), and how many windows it has."""
+    from ..reader.reading import windows_for
     reader = pipeline.reader
     out = []
-    for item in items:
+    started = time.time()
+    for n, item in enumerate(items):
+        if n and n % 500 == 0:
+            log(f"calibration: read {n}/{len(items)} questions ({time.time() - started:.0f} s)")
         vector = pipeline.embedder.encode_query(item["question"])
         retrieved = pipeline.retriever.retrieve(vector, item["question"], k=READ_DEPTH)
-        candidates, rows = reader.scored_candidates(item["question"], vector, retrieved)
-        texts = [pipeline.store.documents[c.window.doc_id].text[c.start:c.end]
-                 for c in candidates]
-        f1 = [max((f1_score(t, a) for a in item["answers"]), default=0.0) for t in texts]
-        out.append({**item, "rows": rows.tolist(), "f1": f1})
+        windows = windows_for(reader.store, retrieved, reader.depth)
+        logits = reader.model.logits(item["question"], [w.text for w in windows])
+        record = {**item, "windows": len(windows)}
+        for prefix, n in (("", len(windows)), ("first_", 1)):
+            candidates, rows = reader.score(item["question"], vector, windows[:n], logits[:n])
+            texts = [pipeline.store.documents[c.window.doc_id].text[c.start:c.end]
+                     for c in candidates]
+            record[prefix + "rows"] = rows.tolist()
+            record[prefix + "f1"] = [max((f1_score(t, a) for a in item["answers"]), default=0.0)
+                                     for t in texts]
+        out.append(record)
     return out
 
 
@@ -176,17 +188,19 @@ def fit(questions: list[dict], columns: list[int] | None = None) -> Calibration:
     return calibration
 
 
-def top_outcomes(calibration: Calibration, questions: list[dict], missing: bool = False):
+def top_outcomes(calibration: Calibration, questions: list[dict], missing: bool = False,
+                 prefix: str = ""):
     """Per question: (confidence of the top candidate, its F1, answerable); with `missing`,
-    also whether the top candidate's window lacks a year, number or name of the question."""
+    also whether the top candidate's window lacks a year, number or name of the question.
+    `prefix` "first_": of the best-retrieved window read alone."""
     conf, f1, answerable, lacks = [], [], [], []
     for q in questions:
-        if q["rows"]:
-            p = calibration.probabilities(np.array(q["rows"], dtype=np.float32))
+        if q[prefix + "rows"]:
+            p = calibration.probabilities(np.array(q[prefix + "rows"], dtype=np.float32))
             i = int(np.argmax(p))
             conf.append(float(p[i]))
-            f1.append(q["f1"][i])
-            lacks.append(bool(q["rows"][i][FEATURES.index("any_missing")]))
+            f1.append(q[prefix + "f1"][i])
+            lacks.append(bool(q[prefix + "rows"][i][FEATURES.index("any_missing")]))
         else:
             conf.append(0.0)
             f1.append(0.0)
@@ -197,16 +211,20 @@ def top_outcomes(calibration: Calibration, questions: list[dict], missing: bool 
     return np.array(conf), np.array(f1), np.array(answerable)
 
 
-def out_of_fold(questions: list[dict], columns: list[int] | None = None):
+def out_of_fold(questions: list[dict], columns: list[int] | None = None,
+                first: dict | None = None):
     """Per question, in order: the top candidate's confidence, its F1, whether the question is
     answerable, whether its window lacks a year, number or name of the question, and its fold;
     each from the model fitted on the other folds' articles (folds by article; fold -1: none,
-    when there are too few articles)."""
+    when there are too few articles). `first`, a dict, gets the same "conf", "f1" and "lacks"
+    for the best-retrieved window read alone (questions collected with "first_rows")."""
     articles = sorted({q["article"] for q in questions})
     n = len(questions)
     conf, f1 = np.zeros(n), np.zeros(n)
     answerable, lacks = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     fold = np.full(n, -1)
+    if first is not None:
+        first.update(conf=np.zeros(n), f1=np.zeros(n), lacks=np.zeros(n, dtype=bool))
     for k in range(FOLDS):
         test_articles = set(articles[k::FOLDS])
         mine = [i for i, q in enumerate(questions) if q["article"] in test_articles]
@@ -217,6 +235,10 @@ def out_of_fold(questions: list[dict], columns: list[int] | None = None):
         outcome = top_outcomes(calibration, [questions[i] for i in mine], missing=True)
         for column, values in zip((conf, f1, answerable, lacks), outcome):
             column[mine] = values
+        if first is not None:
+            c, f, _, m = top_outcomes(calibration, [questions[i] for i in mine], missing=True,
+                                      prefix="first_")
+            first["conf"][mine], first["f1"][mine], first["lacks"][mine] = c, f, m
         fold[mine] = k
     return conf, f1, answerable, lacks, fold
 
@@ -331,6 +353,72 @@ def caution_levels(questions: list[dict], oof, hard_rule: bool) -> tuple[dict, d
     return thresholds, figures
 
 
+# The early exit (Calibration.exit_confidence): the reader answers from the best-retrieved
+# window alone when its best span reaches this confidence, and reads the other windows only when
+# it does not. It is the lowest on EXIT_GRID (scanned down from the top; the first that fails
+# stops the scan) at which, at every caution level and out of fold on the held-out articles,
+# neither the F1 on answerable questions nor the share of unanswerable ones refused is more than
+# EXIT_TOLERANCE below reading every window.
+EXIT_GRID = np.round(np.arange(0.99, 0.195, -0.01), 2)
+EXIT_TOLERANCE = 0.002
+
+
+def early_exit(questions: list[dict], oof, first: dict, levels: dict,
+               hard_rule: bool) -> tuple[float | None, dict]:
+    """The exit confidence (None: no exit keeps within EXIT_TOLERANCE) and, at each caution
+    level, the figures with and without it. `oof`, `first`: what out_of_fold(questions,
+    first=first) gave; `levels`: caution level -> threshold."""
+    conf, f1, answerable, lacks, fold = oof
+    keep = fold >= 0
+    windows = np.array([q["windows"] for q in questions])[keep]
+    conf, f1, answerable, lacks = (x[keep] for x in (conf, f1, answerable, lacks))
+    conf1, f1_1, lacks1 = (first[k][keep] for k in ("conf", "f1", "lacks"))
+    allowed, allowed1 = (~lacks, ~lacks1) if hard_rule else (True, True)
+
+    def outcome(threshold: float, exit_at: float | None) -> dict:
+        exits = np.zeros(len(conf), dtype=bool) if exit_at is None else \
+            (windows > 1) & (conf1 >= max(threshold, exit_at)) & allowed1
+        answered = exits | ((conf >= threshold) & allowed)
+        score = np.where(answered, np.where(exits, f1_1, f1), 0.0)
+        return {"has_answer_f1": float(score[answerable].mean()),
+                "no_answer_accuracy": float((~answered)[~answerable].mean()),
+                "exited": float(exits.mean()),
+                "windows_read": float(np.where(exits, 1, windows).mean())}
+
+    def within(exit_at: float) -> bool:
+        for threshold in levels.values():
+            before, after = outcome(threshold, None), outcome(threshold, exit_at)
+            if before["has_answer_f1"] - after["has_answer_f1"] > EXIT_TOLERANCE or \
+                    before["no_answer_accuracy"] - after["no_answer_accuracy"] > EXIT_TOLERANCE:
+                return False
+        return True
+
+    chosen = None
+    for exit_at in EXIT_GRID:
+        if not within(float(exit_at)):
+            break
+        chosen = float(exit_at)
+    figures = {"exit_confidence": chosen, "tolerance": EXIT_TOLERANCE,
+               "questions": int(keep.sum()),
+               "note": "out of fold; at each caution level, reading every window and with the "
+                       "early exit"}
+    for level, threshold in levels.items():
+        figures[level] = {"all_windows": outcome(threshold, None),
+                          "early_exit": outcome(threshold, chosen)}
+    return chosen, figures
+
+
+def log_early_exit(figures: dict) -> None:
+    log(f"calibration: early exit at confidence {figures['exit_confidence']}")
+    for level in CAUTION_TARGETS:
+        if level in figures:
+            a, b = figures[level]["all_windows"], figures[level]["early_exit"]
+            log(f"  {level}: F1 on answerable {a['has_answer_f1']:.3f} -> "
+                f"{b['has_answer_f1']:.3f}, no-answer {a['no_answer_accuracy']:.3f} -> "
+                f"{b['no_answer_accuracy']:.3f}, windows read {a['windows_read']:.2f} -> "
+                f"{b['windows_read']:.2f} ({100 * b['exited']:.0f}% exit after the first)")
+
+
 # How many retrieved sentences' windows the reader may read (about 3 windows for 5, 2.5 for 4,
 # 2 for 3).
 DEPTHS = (5, 4, 3)
@@ -380,19 +468,16 @@ def name(depth: int, int8: bool) -> str:
     return f"depth{depth}_{'int8' if int8 else 'fp32'}"
 
 
-def run_calibration(paragraphs, weights: Path, work: Path, settings,
-                    keep: tuple[int, bool] | None = None) -> Calibration:
-    """Fit the confidence model and the caution levels' thresholds; with `keep` (depth, int8)
-    only that variant is measured, instead of choosing the depth and precision anew."""
+def held_out_setup(paragraphs, weights: Path, work: Path, settings):
+    """The held-out articles as a corpus with its index (reused when current) and their
+    questions, and the reader exported from `weights` (float32 and int8): (items, store,
+    embedder, {int8: onnx path}, settings for that corpus)."""
     from ..config import Settings
     from ..errors import QAError
     from ..models.embedding import Embedder
-    from ..models.reader_model import (CALIBRATION_PATH, OnnxReaderModel, export_reader,
-                                       quantize_reader)
-    from ..pipeline import Pipeline
+    from ..models.reader_model import export_reader, quantize_reader
     from ..store.document_store import DocumentStore
     from ..store.indexing import build_index
-    started = time.time()
     folder = Path(work) / "calibration"
     corpus, index = folder / "corpus", folder / "index"
     items = calibration_corpus(paragraphs, corpus)
@@ -408,7 +493,19 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings,
     export_reader(fp32, [p.text for p in store.passages[:8]], weights)
     models = {False: fp32, True: quantize_reader(fp32, folder / "reader.int8.onnx")}
     run_settings = Settings(corpus_dir=corpus, index_dir=index, model_path=settings.model_path)
-    measured, collected, folds = {}, {}, {}
+    return items, store, embedder, models, run_settings
+
+
+def run_calibration(paragraphs, weights: Path, work: Path, settings,
+                    keep: tuple[int, bool] | None = None) -> Calibration:
+    """Fit the confidence model and the caution levels' thresholds; with `keep` (depth, int8)
+    only that variant is measured, instead of choosing the depth and precision anew."""
+    from ..models.reader_model import CALIBRATION_PATH, OnnxReaderModel
+    from ..pipeline import Pipeline
+    started = time.time()
+    items, store, embedder, models, run_settings = held_out_setup(paragraphs, weights, work,
+                                                                   settings)
+    measured, collected, folds, firsts = {}, {}, {}, {}
 
     def measure(depth: int, int8: bool) -> None:
         pipeline = Pipeline(store, embedder, run_settings,
@@ -419,7 +516,9 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings,
         questions = collect(pipeline, items)
         seconds = time.time() - t0
         without = [i for i, f in enumerate(FEATURES) if f not in CONSTRAINT_FEATURES]
-        oof = folds[(depth, int8)] = out_of_fold(questions)  # all features: fitted once
+        first = firsts[(depth, int8)] = {}
+        # all features: fitted once
+        oof = folds[(depth, int8)] = out_of_fold(questions, first=first)
         m = {"with_constraint_features": cross_validate(questions, oof=oof),
              "without_constraint_features": cross_validate(questions, without),
              "constraint_as_hard_rule": cross_validate(questions, hard_rule=True, oof=oof),
@@ -450,6 +549,9 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings,
     calibration.levels, levels_measured = caution_levels(questions, folds[(depth, int8)],
                                                          calibration.refuse_missing)
     calibration.threshold = calibration.levels[DEFAULT_CAUTION]
+    calibration.exit_confidence, exit_measured = early_exit(
+        questions, folds[(depth, int8)], firsts[(depth, int8)], calibration.levels,
+        calibration.refuse_missing)
     conf, f1, answerable, lacks, fold = folds[(depth, int8)]
     keep_rows = fold >= 0
     kind = np.array([q["kind"] for q in questions])
@@ -462,12 +564,14 @@ def run_calibration(paragraphs, weights: Path, work: Path, settings,
                       for k in ("answer", "unanswerable", "swapped")},
         "note": "out-of-fold figures (folds by article); a candidate is right when F1 >= 0.5",
         "chosen": name(depth, int8) + (" + hard rule" if calibration.refuse_missing else ""),
+        "early_exit": exit_measured,
         **measured}
     calibration.save(CALIBRATION_PATH)
     for level, m in levels_measured.items():
         log(f"calibration: {level}: threshold {m['threshold']:.2f}, out of fold: real "
             f"unanswerable refused {m['refused_real_unanswerable']:.3f}, F1 on answerable "
             f"{m['has_answer_f1']:.3f}")
+    log_early_exit(exit_measured)
     log(f"calibration: chose {calibration.measured['chosen']}, {DEFAULT_CAUTION} threshold "
         f"{calibration.threshold:.2f}; wrote {CALIBRATION_PATH} ({time.time() - started:.0f} s)")
     return calibration
@@ -478,3 +582,34 @@ def calibrate(paragraphs, weights: Path, work: Path, settings,
     """Fit the calibration on held-out training articles and write it to CALIBRATION_PATH.
     See run_calibration."""
     return run_calibration(paragraphs, weights, work, settings, keep)
+
+
+def choose_early_exit(paragraphs, weights: Path, work: Path, settings) -> Calibration:
+    """Choose the early exit (see early_exit) for the shipped reader and calibration, leaving
+    the rest of the calibration as it is, and write it to CALIBRATION_PATH. The held-out
+    questions are read as the calibration read them (its depth and precision); the
+    out-of-fold confidences come from fold models refitted on these rows, and the thresholds
+    are the shipped caution levels'."""
+    from ..models.reader_model import CALIBRATION_PATH, OnnxReaderModel
+    from ..pipeline import Pipeline
+    started = time.time()
+    calibration = Calibration.load(CALIBRATION_PATH)
+    items, store, embedder, models, run_settings = held_out_setup(paragraphs, weights, work,
+                                                                   settings)
+    pipeline = Pipeline(store, embedder, run_settings,
+                        reader_model=OnnxReaderModel(models[calibration.int8], 0),
+                        calibration=_neutral())
+    pipeline.reader.depth = calibration.depth
+    questions = collect(pipeline, items)
+    log(f"calibration: read {len(questions)} questions ({time.time() - started:.0f} s); "
+        "fitting the fold models")
+    first: dict = {}
+    oof = out_of_fold(questions, first=first)
+    calibration.exit_confidence, figures = early_exit(questions, oof, first,
+                                                      calibration.levels,
+                                                      calibration.refuse_missing)
+    calibration.measured["early_exit"] = figures
+    calibration.save(CALIBRATION_PATH)
+    log_early_exit(figures)
+    log(f"calibration: wrote {CALIBRATION_PATH} ({time.time() - started:.0f} s)")
+    return calibration

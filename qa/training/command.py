@@ -35,6 +35,14 @@ def run_training(args, settings: Settings) -> int:
     from .examples import (abstention_examples, bench_paragraphs, held_out, make_examples,
                            read_squad, v2_calibration)
     from .fine_tune import TrainConfig, fine_tune, log
+    if getattr(args, "early_exit_only", False):
+        if args.fine_tune_only:
+            print("error: --early-exit-only keeps the weights: drop --fine-tune-only",
+                  file=sys.stderr)
+            return 2
+        args.skip_fine_tune = True
+    else:
+        args.early_exit_only = False
     for key, value in STAGE_DEFAULTS[args.stage].items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
@@ -101,6 +109,11 @@ def run_training(args, settings: Settings) -> int:
     log(f"{len(paragraphs) + len(v2)} paragraphs read; {len({p.title for p in heldout})} "
         f"articles held out for calibration ({time.time() - started:.0f} s)")
     work = Path(args.work) / "abstention" if args.stage == "abstention" else Path(args.work)
+    if args.early_exit_only:
+        from .calibrate import choose_early_exit
+        choose_early_exit(heldout, out, Path(args.work), settings)
+        log(f"done in {(time.time() - started) / 60:.1f} min")
+        return 0
     if not args.skip_fine_tune:
         if args.stage == "abstention":
             examples = abstention_examples([p for p in v2 if not v2_calibration(p.title)],
