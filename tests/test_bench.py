@@ -7,7 +7,7 @@ import json
 from qa import bench
 from qa.bench import scale
 from qa.bench.common import _generator
-from qa.bench.http_load import http_target
+from qa.bench.http_load import http_target, p50_vs_floor
 from qa.bench.latency import bench_latency
 from qa.bench.reader_onnx import bench_reader_onnx
 from qa.store import document_store
@@ -43,16 +43,29 @@ def test_latency_and_table(pipeline, tmp_path):  # the session pipeline embeds w
 
 
 def test_http_target_in_table():
-    level = {"workers": 2, "cached": False, "concurrency": 8, "requests_per_s": 20.0,
-             "answered_per_s": 12.0, "errors": 0, "latency_ms": {"p50": 1.0, "p99": 2.0},
+    level = {"workers": 2, "cached": False, "concurrency": 16, "seconds": 30.0,
+             "requests_per_s": 20.0, "answered_per_s": 12.0, "errors": 0,
+             "latency_ms": {"p50": 30.0, "p99": 300.0},
              "server_cpu_ms_per_request": 1.0, "server_cpu_cores_busy": 1.0,
              "loadgen_cpu_cores_busy": 0.1}
-    target = http_target([level, {**level, "cached": True, "answered_per_s": 900.0}])
-    assert target["answered_per_s_at_least"] == 80 and target["best_answered_per_s"] == 12.0
-    assert not target["met"]
-    table = bench.format_table({"http": {"levels": [level], "target": target}})
-    assert "at least 80 answered questions/s uncached with 2 workers, 0 errors" in table
-    assert "not met" in table
+    off = {**level, "early_exit": False, "answered_per_s": 10.0}
+    single = {**level, "concurrency": 1, "latency_ms": {"p50": 36.0, "p99": 50.0}}
+    levels = [single, level, {**level, "cached": True, "answered_per_s": 900.0}, off]
+    target = http_target(levels)
+    assert target["answered_per_s_at_least"] == 60 and target["answered_per_s"] == 12.0
+    assert target["early_exit_ratio"] == 1.2 and not target["met"]
+    assert http_target([{**level, "answered_per_s": 61.0}])["met"]
+    assert not http_target([{**level, "answered_per_s": 61.0,
+                             "latency_ms": {"p50": 30.0, "p99": 401.0}}])["met"]
+    ratio = p50_vs_floor({"levels": levels}, {"floor_ms": {"p50": 40.0}})
+    assert ratio["ratio"] == 0.9 and ratio["met"]
+    http = {"levels": levels, "target": target, "p50_vs_floor": ratio}
+    table = bench.format_table({"http": http})
+    assert ("at least 60 answered questions/s uncached with 2 workers at concurrency 16, "
+            "0 errors, p99 at most 400 ms: 12.0/s") in table
+    assert "not met" in table and "early exit off, 30 s" in table
+    assert "(the early exit: 1.20x)" in table
+    assert "/ the floor's p50 (latency section): 0.90 (target at most 1.2): **met**" in table
 
 
 def test_scale_point_with_hnsw(monkeypatch, embedder):

@@ -11,7 +11,9 @@ One run measures, side by side, and prints a table (and writes everything as JSO
    reader_onnx  the span reader through ONNX Runtime against the torch reader on the same
              windows: its largest logit difference and its latency;
 2. http      `python -m qa serve` in a subprocess on 127.0.0.1, driven by a threaded keep-alive
-             load generator at concurrency 1, 8 and 32: requests/s, p50/p99, errors;
+             load generator at concurrency 1, 8, 16 (30 s) and 32: requests/s, answered/s,
+             p50/p99, errors; the same at 16 with the early exit off; HTTP p50 at concurrency 1
+             against the latency section's floor;
 3. cold      process start to first answer (`python -m qa ask`), and its in-process split;
 4. scale     synthetic corpora of 1k/10k/100k sentences: build time, size, peak memory, query
              p50, and HNSW recall@10 against exact search where the store uses HNSW;
@@ -132,6 +134,9 @@ def run_bench(settings: Settings, out: Path | None = Path("bench-results.json"),
     section("reader_onnx", lambda: reader_onnx.bench_reader_onnx(pipeline, some))
     pipeline = torch_embedder = None
     section("http", lambda: http_load.bench_http(settings, questions, quick))
+    if isinstance(results.get("http"), dict) and "levels" in results["http"]:
+        results["http"]["p50_vs_floor"] = http_load.p50_vs_floor(results["http"],
+                                                                 results.get("latency"))
     section("cold", lambda: cold_start.bench_cold_start(settings, questions[0], quick))
     section("scale", lambda: scale.bench_scale(settings, quick))
     section("rebuild", lambda: rebuild.bench_rebuild(settings, quick))

@@ -10,7 +10,7 @@ import time
 from ..config import Settings
 from .common import ROOT, _env, _f
 
-TARGET_COLD_START_S = 5.0
+TARGET_COLD_START_S = 2.0
 
 _COLD_SPLIT = r"""
 import json, os, sys, time

@@ -1,7 +1,9 @@
 """2. http and 5. memory: `python -m qa serve` in a subprocess on 127.0.0.1 with 1 and 2 workers,
-driven by a threaded keep-alive load generator at concurrency 1, 8 and 32 (uncached) and 8
-(repeated questions): requests/s, answered/s, p50/p99, errors, server CPU; and the resident
-memory (VmRSS) of the serving workers after warm-up and after the load."""
+driven by a threaded keep-alive load generator at concurrency 1, 8, 16 (30 s) and 32 (uncached)
+and 8 (repeated questions): requests/s, answered/s, p50/p99, errors, server CPU; the same
+2-worker, concurrency-16 load once more with the early exit off (QA_EARLY_EXIT=off), for the
+ratio it gives; and the resident memory (VmRSS) of the serving workers after warm-up and after
+the load."""
 
 from __future__ import annotations
 
@@ -22,7 +24,15 @@ from pathlib import Path
 from ..config import Settings
 from .common import ROOT, _env, _f, _ms
 
-TARGET_ANSWERED_PER_S = 80     # answered questions/s, uncached, 2 workers, with 0 errors
+# The throughput target: uncached, 2 workers, concurrency TARGET_CONCURRENCY for TARGET_SECONDS:
+# at least this many answered questions a second, 0 errors, p99 at most TARGET_P99_MS.
+TARGET_ANSWERED_PER_S = 60
+TARGET_CONCURRENCY = 16
+TARGET_SECONDS = 30.0
+TARGET_P99_MS = 400.0
+# uncached levels (concurrency, seconds; quick runs take 2 s each), then the cached one
+LEVELS = ((1, 10.0), (8, 10.0), (TARGET_CONCURRENCY, TARGET_SECONDS), (32, 10.0))
+CACHED_CONCURRENCY = 8
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -162,30 +172,52 @@ def _prefill(port: int, questions: list[str], rounds: int) -> None:
 
 
 def bench_http(settings: Settings, questions: list[str], quick: bool) -> dict:
-    """The service with 1 and with 2 worker processes, uncached and cached questions."""
+    """The service with 1 and with 2 worker processes, uncached and cached questions, and with
+    2 workers and the early exit off at the target's concurrency."""
     runs = [_bench_http(settings, questions, quick, workers) for workers in (1, 2)]
-    if all("levels" in r for r in runs):
-        result = {**runs[0], "levels": runs[0]["levels"] + runs[1]["levels"],
-                  "rss_two_workers_kb": runs[1].get("rss_after_load_kb")}
-        result["target"] = http_target(result["levels"])
-        return result
-    return runs[0] if "levels" not in runs[0] else {**runs[0], "two_workers": runs[1]}
+    if not all("levels" in r for r in runs):
+        return runs[0] if "levels" not in runs[0] else {**runs[0], "two_workers": runs[1]}
+    result = {**runs[0], "levels": runs[0]["levels"] + runs[1]["levels"],
+              "rss_two_workers_kb": runs[1].get("rss_after_load_kb")}
+    seconds = 2.0 if quick else TARGET_SECONDS
+    off = _bench_http(settings, questions, quick, 2, levels=((TARGET_CONCURRENCY, seconds),),
+                      cached=False, env={"QA_EARLY_EXIT": "off"})
+    if "levels" in off:
+        for level in off["levels"]:
+            level["early_exit"] = False
+        result["levels"] += off["levels"]
+    result["target"] = http_target(result["levels"])
+    return result
+
+
+def _target_level(levels: list[dict], early_exit: bool = True) -> dict | None:
+    return next((lv for lv in levels if lv.get("workers") == 2 and not lv.get("cached")
+                 and lv["concurrency"] == TARGET_CONCURRENCY
+                 and lv.get("early_exit", True) == early_exit), None)
 
 
 def http_target(levels: list[dict]) -> dict:
     """The throughput target: at least TARGET_ANSWERED_PER_S answered questions/s uncached with
-    2 workers (at the best concurrency measured), and no errors in those runs."""
-    measured = [lv for lv in levels if lv.get("workers") == 2 and not lv.get("cached")]
-    best = max(measured, key=lambda lv: lv["answered_per_s"], default=None)
-    errors = sum(lv["errors"] for lv in measured)
-    return {"answered_per_s_at_least": TARGET_ANSWERED_PER_S, "workers": 2, "errors": 0,
-            "best_answered_per_s": best and best["answered_per_s"],
-            "best_at_concurrency": best and best["concurrency"], "errors_seen": errors,
-            "met": bool(best) and best["answered_per_s"] >= TARGET_ANSWERED_PER_S
-            and errors == 0}
+    2 workers at TARGET_CONCURRENCY, no errors and p99 at most TARGET_P99_MS; with the
+    answered/s of the same load with the early exit off, and their ratio."""
+    level, off = _target_level(levels), _target_level(levels, early_exit=False)
+    answered = level and level["answered_per_s"]
+    p99 = level and level["latency_ms"].get("p99")
+    return {"answered_per_s_at_least": TARGET_ANSWERED_PER_S, "workers": 2,
+            "concurrency": TARGET_CONCURRENCY, "errors": 0, "p99_ms_at_most": TARGET_P99_MS,
+            "answered_per_s": answered, "p99_ms": p99,
+            "errors_seen": level and level["errors"],
+            "early_exit_off_answered_per_s": off and off["answered_per_s"],
+            "early_exit_ratio": off and off["answered_per_s"] and
+            answered / off["answered_per_s"],
+            "met": bool(level) and answered >= TARGET_ANSWERED_PER_S and level["errors"] == 0
+            and p99 is not None and p99 <= TARGET_P99_MS}
 
 
-def _bench_http(settings: Settings, questions: list[str], quick: bool, workers: int) -> dict:
+def _bench_http(settings: Settings, questions: list[str], quick: bool, workers: int,
+                levels=LEVELS, cached: bool = True, env: dict | None = None) -> dict:
+    """One service (`workers` processes, `env` added to its environment) under each uncached
+    level of `levels` (concurrency, seconds) and, with `cached`, the repeated questions."""
     if importlib.util.find_spec("qa.web.server") is None:
         return {"skipped": "qa/web/server.py is not there yet: no `python -m qa serve` to "
                            "measure"}
@@ -197,8 +229,8 @@ def _bench_http(settings: Settings, questions: list[str], quick: bool, workers: 
         command += ["--model", str(settings.model_path)]
     log = tempfile.TemporaryFile()
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env(),
-                               cwd=str(ROOT))
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                               env={**_env(), **(env or {})}, cwd=str(ROOT))
     result: dict = {"command": " ".join(command[1:]), "threads": settings.threads,
                     "workers": workers}
     try:
@@ -228,9 +260,12 @@ def _bench_http(settings: Settings, questions: list[str], quick: bool, workers: 
             _request(conn, json.dumps({"question": q}).encode())
         conn.close()
         result["rss_after_warmup_kb"] = _rss_kb(process.pid)
-        seconds = 2.0 if quick else 10.0
+        runs = [(concurrency, seconds, True) for concurrency, seconds in levels]
+        if cached:
+            runs.append((CACHED_CONCURRENCY, 10.0, False))
         levels = []
-        for concurrency, unique in ((1, True), (8, True), (32, True), (8, False)):
+        for concurrency, seconds, unique in runs:
+            seconds = 2.0 if quick else seconds
             asked = questions if unique else questions[:CACHED_QUESTIONS]
             if not unique:  # every worker keeps its own cache: fill them all first
                 _prefill(port, asked, rounds=4 * workers)
@@ -270,7 +305,9 @@ def table_lines(h: dict | None) -> list[str]:
                   "|---|---|---|---|---|---|---|---|---|"]
         for lv in h["levels"]:
             lines.append(f"| {lv.get('workers', 1)} worker(s), concurrency {lv['concurrency']}, "
-                         f"{'repeated questions (cached)' if lv.get('cached') else 'uncached'} "
+                         f"{'repeated questions (cached)' if lv.get('cached') else 'uncached'}"
+                         f"{', early exit off' if lv.get('early_exit') is False else ''}, "
+                         f"{_f(lv['seconds'], 0)} s "
                          f"| {_f(lv['requests_per_s'])} | "
                          f"{_f(lv['answered_per_s'])} | {_f(lv['latency_ms'].get('p50'))} | "
                          f"{_f(lv['latency_ms'].get('p99'))} | {lv['errors']} | "
@@ -286,10 +323,34 @@ def table_lines(h: dict | None) -> list[str]:
         t = h.get("target")
         if t:
             lines += [f"Target: at least {t['answered_per_s_at_least']} answered questions/s "
-                      f"uncached with {t['workers']} workers, {t['errors']} errors: best "
-                      f"{_f(t['best_answered_per_s'])}/s (concurrency "
-                      f"{t['best_at_concurrency']}), {t['errors_seen']} errors: "
-                      f"**{'met' if t['met'] else 'not met'}**", ""]
+                      f"uncached with {t['workers']} workers at concurrency {t['concurrency']}, "
+                      f"{t['errors']} errors, p99 at most {_f(t['p99_ms_at_most'], 0)} ms: "
+                      f"{_f(t['answered_per_s'])}/s, {t['errors_seen']} errors, p99 "
+                      f"{_f(t['p99_ms'], 0)} ms: **{'met' if t['met'] else 'not met'}**. "
+                      f"With the early exit off: {_f(t['early_exit_off_answered_per_s'])}/s "
+                      f"(the early exit: {_f(t['early_exit_ratio'], 2)}x)", ""]
+        ratio = h.get("p50_vs_floor")
+        if ratio:
+            lines += [f"HTTP p50 at concurrency 1 (2 workers) / the floor's p50 (latency "
+                      f"section): {_f(ratio['ratio'], 2)} (target at most "
+                      f"{_f(ratio['at_most'], 1)}): "
+                      f"**{'met' if ratio['met'] else 'not met'}**", ""]
     elif h:
         lines += [f"http: {h.get('skipped')}", ""]
     return lines
+
+
+TARGET_HTTP_P50_VS_FLOOR = 1.2
+
+
+def p50_vs_floor(http: dict | None, latency: dict | None) -> dict | None:
+    """HTTP p50 at concurrency 1 with 2 workers over the floor's p50 of the same run."""
+    level = next((lv for lv in (http or {}).get("levels", [])
+                  if lv.get("workers") == 2 and lv["concurrency"] == 1 and not lv.get("cached")),
+                 None)
+    floor = ((latency or {}).get("floor_ms") or {}).get("p50")
+    if not level or not floor or not level["latency_ms"].get("p50"):
+        return None
+    ratio = level["latency_ms"]["p50"] / floor
+    return {"http_p50_ms": level["latency_ms"]["p50"], "floor_p50_ms": floor, "ratio": ratio,
+            "at_most": TARGET_HTTP_P50_VS_FLOOR, "met": ratio <= TARGET_HTTP_P50_VS_FLOOR}
