@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default 127.0.0.1, $QA_HOST)")
     p.add_argument("--port", type=int, help="port (default 8000, $QA_PORT)")
     p.add_argument("--workers", type=int, help="worker processes (default 1, $QA_WORKERS)")
-    p.add_argument("--threads", type=int, help="threads per worker (default 8, $QA_THREADS)")
+    p.add_argument("--threads", type=int,
+                   help="request threads per worker (default: the cores shared out among the "
+                        "workers, $QA_THREADS)")
     p.add_argument("--rebuild", action="store_true",
                    help="build the index first if it is missing or stale")
     caution(p)

@@ -88,7 +88,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    threads: int = 8
+    # request threads per worker; None: the cores shared out among the workers (at least 1),
+    # so that each request runs on a core of its own and requests are served in arrival order
+    threads: int | None = None
     # cores one model run (ONNX) may use; None: all of them for the CLI, 1 per request when
     # serving (requests then run side by side)
     model_threads: int | None = None

@@ -115,6 +115,17 @@ def test_several_workers_share_the_port_and_all_stop(index_dir):
         for _ in range(6):
             status, record, _ = http("POST", server.url + "/api/ask", {"question": QUESTION})
             assert status == 200
+        # keep-alive connections are spread evenly: 8 opened one after another, 4 each
+        held = []
+        for _ in range(8):
+            conn = HTTPConnection(*host_port(server.url), timeout=30)
+            conn.request("GET", "/api/health")
+            assert conn.getresponse().read() and conn.sock is not None
+            held.append(conn)
+        per_worker = [len(established(pid, host_port(server.url)[1])) for pid in workers]
+        assert sorted(per_worker) == [4, 4], per_worker
+        for conn in held:
+            conn.close()
         assert server.stop(60) == 0, server.stderr
         assert server.lines[-1] == "stopped"
         for pid in workers:
@@ -153,6 +164,28 @@ def children(pid: int) -> list[int]:
         pytest.skip("needs /proc (Linux) to find the worker processes")
     with open(path) as handle:
         return [int(p) for p in handle.read().split()]
+
+
+def established(pid: int, port: int) -> set[int]:
+    """The socket inodes of `pid`'s established TCP connections on local `port`."""
+    mine = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            mine.add(int(target[8:-1]))
+    connected = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    connected.add(int(fields[9]))
+    return mine & connected
 
 
 def alive(pid: int) -> bool:

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ..config import Settings
+from ..web.server import default_threads
 from .common import ROOT, _env, _f, _ms
 
 # The throughput target: uncached, 2 workers, concurrency TARGET_CONCURRENCY for TARGET_SECONDS:
@@ -231,7 +232,8 @@ def _bench_http(settings: Settings, questions: list[str], quick: bool, workers: 
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                env={**_env(), **(env or {})}, cwd=str(ROOT))
-    result: dict = {"command": " ".join(command[1:]), "threads": settings.threads,
+    threads = settings.threads or default_threads(workers)
+    result: dict = {"command": " ".join(command[1:]), "threads": threads,
                     "workers": workers}
     try:
         deadline = time.monotonic() + 180
