@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from qa.web.balance import STALE_SECONDS, ConnectionBalance, create_table
+from qa.web.balance import STALE_SECONDS, ConnectionBalance, create_table, forget
 from qa.web.server import default_threads
 
 
@@ -50,6 +50,18 @@ def test_silent_stopping_and_full_workers_are_ignored(three):
     assert a.update(5) and c.accepting is False
     b.update(100)
     assert a.update(5, limit=100)  # b is at its connection limit and cannot take more
+
+
+def test_a_worker_that_exited_is_forgotten_at_once():
+    clock, fd = Clock(), create_table(3)
+    try:
+        a, b, c = (ConnectionBalance(fd, slot, 3, clock) for slot in range(3))
+        a.update(5), b.update(1), c.update(6)
+        assert not a.update(5)  # b, holding 1, should take the next connections...
+        forget(fd, 1)  # ...but it exited: its supervisor clears its row
+        assert a.update(5) and not c.update(6)
+    finally:
+        os.close(fd)
 
 
 def test_a_slot_outside_the_table_is_refused():

@@ -31,6 +31,13 @@ def create_table(workers: int) -> int:
     return fd
 
 
+def forget(fd: int, slot: int) -> None:
+    """Clear a worker's row of the table (it has exited): the others stop waiting for it to
+    take its share at once rather than after STALE_SECONDS."""
+    with mmap.mmap(fd, SLOT.size * (slot + 1)) as table:
+        SLOT.pack_into(table, slot * SLOT.size, 0, 0.0)
+
+
 class ConnectionBalance:
     """One worker's view of the shared table: `slot` is its row of `workers`."""
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from ..config import Settings, environment_of
 from ..errors import QAError
 from ..text import counted
-from .balance import RECHECK_SECONDS, ConnectionBalance, create_table
+from .balance import RECHECK_SECONDS, ConnectionBalance, create_table, forget
 
 logger = logging.getLogger("qa.serve")
 
@@ -272,8 +272,8 @@ def _serve_workers(settings: Settings, listen_socket: socket.socket) -> None:
         if stop.is_set():
             return
         _ready(f"serving {counted(documents, 'document')} at http://{shown_host}:{port} "
-               f"({settings.workers} worker processes, {settings.threads} threads each; "
-               "stop with Ctrl-C)")
+               f"({settings.workers} worker processes, {counted(settings.threads, 'thread')} "
+               "each; stop with Ctrl-C)")
         _supervise(workers, settings, listen_socket, table, stop)
         _ready("stopping: the workers finish the requests they hold")
     finally:
@@ -362,6 +362,7 @@ def _supervise(workers, settings, listen_socket, table: int, stop: threading.Eve
             logger.error("worker process %d exited with status %s; starting another",
                          worker.pid, code)
             worker.status.close()
+            forget(table, worker.slot)  # the others take all new connections meanwhile
             # It serves once loaded; its status line waits in the pipe until _stop_workers.
             workers[i] = _start_worker(settings, listen_socket, table, worker.slot)
 
