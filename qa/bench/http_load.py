@@ -31,6 +31,7 @@ TARGET_ANSWERED_PER_S = 60
 TARGET_CONCURRENCY = 16
 TARGET_SECONDS = 30.0
 TARGET_P99_MS = 400.0
+TARGET_HTTP_P50_VS_FLOOR = 1.2  # HTTP p50 at concurrency 1 / the latency section's floor p50
 # uncached levels (concurrency, seconds; quick runs take 2 s each), then the cached one
 LEVELS = ((1, 10.0), (8, 10.0), (TARGET_CONCURRENCY, TARGET_SECONDS), (32, 10.0))
 CACHED_CONCURRENCY = 8
@@ -340,9 +341,6 @@ def table_lines(h: dict | None) -> list[str]:
     elif h:
         lines += [f"http: {h.get('skipped')}", ""]
     return lines
-
-
-TARGET_HTTP_P50_VS_FLOOR = 1.2
 
 
 def p50_vs_floor(http: dict | None, latency: dict | None) -> dict | None:
