@@ -306,18 +306,11 @@ class Reader:
         section = self.store.sentences[window.sentence_ids[0]].section or ""
         return f"{document.title}\n{section}\n{window.text}"
 
-    def scored_candidates(self, question: str, vector: np.ndarray,
-                          retrieved: list[RetrievedSentence]):
-        """Every window's best spans and their calibration feature rows (what the confidence
-        model reads; calibration fits it on the same rows). `vector`: the question's embedding."""
-        windows = windows_for(self.store, retrieved, self.depth)
-        logits = self.model.logits(question, [w.text for w in windows])
-        return self.score(question, vector, windows, logits)
-
     def score(self, question: str, vector: np.ndarray, windows: list[Window],
               logits: list[WindowLogits]):
-        """The best spans of these windows (read into `logits`) and their feature rows, as if
-        they were all the windows read."""
+        """The best spans of these windows (read into `logits`) and their calibration feature
+        rows (what the confidence model reads; calibration fits it on the same rows), as if they
+        were all the windows read. `vector`: the question's embedding."""
         required = specifics(question)
         out = []
         for window, window_logits in zip(windows, logits):

@@ -158,8 +158,9 @@ def collect(pipeline, items) -> list[dict]:
         windows = windows_for(reader.store, retrieved, reader.depth)
         logits = reader.model.logits(item["question"], [w.text for w in windows])
         record = {**item, "windows": len(windows)}
-        for prefix, n in (("", len(windows)), ("first_", 1)):
-            candidates, rows = reader.score(item["question"], vector, windows[:n], logits[:n])
+        for prefix, read in (("", len(windows)), ("first_", 1)):
+            candidates, rows = reader.score(item["question"], vector, windows[:read],
+                                            logits[:read])
             texts = [pipeline.store.documents[c.window.doc_id].text[c.start:c.end]
                      for c in candidates]
             record[prefix + "rows"] = rows.tolist()

@@ -35,7 +35,11 @@ def forget(fd: int, slot: int) -> None:
     """Clear a worker's row of the table (it has exited): the others stop waiting for it to
     take its share at once rather than after STALE_SECONDS."""
     with mmap.mmap(fd, SLOT.size * (slot + 1)) as table:
-        SLOT.pack_into(table, slot * SLOT.size, 0, 0.0)
+        _clear(table, slot)
+
+
+def _clear(table: mmap.mmap, slot: int) -> None:
+    SLOT.pack_into(table, slot * SLOT.size, 0, 0.0)  # seen at time 0: stale to everyone
 
 
 class ConnectionBalance:
@@ -69,5 +73,5 @@ class ConnectionBalance:
     def leave(self) -> None:
         """Stop counting for this worker (it is stopping): the others take the new connections
         at once rather than after STALE_SECONDS."""
-        SLOT.pack_into(self.table, self.slot * SLOT.size, 0, 0.0)
+        _clear(self.table, self.slot)
         self.accepting = False
