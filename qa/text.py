@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from nltk.stem.porter import PorterStemmer
+from .nltk_parts import nltk_module
 
 # Words, numbers with inner separators (1,170 / 3.003 / 24%), and single symbols.
 TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W_]+(?:['’\-][^\W_]+)*|[^\w\s]", re.UNICODE)
@@ -28,7 +28,7 @@ shall can't cannot won't don't didn't doesn't isn't wasn't weren't hasn't haven'
 
 QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
 
-_stemmer = PorterStemmer()
+_stemmer = nltk_module("nltk.stem.porter").PorterStemmer()
 
 
 @lru_cache(maxsize=200_000)

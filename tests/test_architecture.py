@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # is its first name under qa/ (a top-level module, or a folder with everything in it); "__init__"
 # is qa/__init__.py itself. A new top-level module or folder must be added here.
 STAGES: list[tuple[str, frozenset[str]]] = [
-    ("base", frozenset({"__init__", "config", "errors", "types", "text", "progress", "hashing"})),
+    ("base", frozenset({"__init__", "config", "errors", "types", "text", "progress", "hashing",
+                       "nltk_parts"})),
     ("documents", frozenset({"documents"})),
     ("models", frozenset({"models"})),
     ("store", frozenset({"store"})),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
+from ..nltk_parts import nltk_module
 from ..types import Document, Passage, Sentence
 from .lines import derive_dateline, is_boilerplate, is_heading, parse_dateline
 
@@ -27,11 +26,13 @@ LEAD_MAX_CHARS = 1200
 
 
 @lru_cache(maxsize=1)
-def sentence_splitter() -> PunktSentenceTokenizer:
-    """Punkt with our own abbreviation list (NLTK's trained models need a download)."""
-    params = PunktParameters()
+def sentence_splitter():
+    """NLTK's PunktSentenceTokenizer with our own abbreviation list (NLTK's trained models need
+    a download)."""
+    punkt = nltk_module("nltk.tokenize.punkt")
+    params = punkt.PunktParameters()
     params.abbrev_types = set(ABBREVIATIONS)
-    return PunktSentenceTokenizer(params)
+    return punkt.PunktSentenceTokenizer(params)
 
 
 # What a document's dateline means, said in the words people ask about it with: a line such as
