@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", type=Path, metavar="EARLIER.json",
                    help="an earlier --out report: show each metric's change and the questions "
                         "that got better or worse")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="questions asked side by side (default: one per core; 1 for latency "
+                        "figures of an otherwise idle machine)")
     caution(p)
 
     p = sub.add_parser("serve", help="serve the web form and JSON API")
@@ -243,11 +246,15 @@ def cmd_eval(args, settings: Settings) -> int:
     from . import report as html_report
     from .evaluation import parse_thresholds, run_evaluation
     thresholds = parse_thresholds(args.fail_under) if args.fail_under else {}
+    if args.jobs is not None and not 1 <= args.jobs <= 64:
+        print(f"error: --jobs {args.jobs}: give a number of questions to ask side by side, "
+              "from 1 to 64", file=sys.stderr)
+        return EXIT_USAGE
     earlier = html_report.load_earlier(args.compare) if args.compare else None
     if args.html and not args.html.resolve().parent.is_dir():
         raise html_report.ReportError(f"--html {str(args.html)!r}: its folder does not exist; "
                                       "create it or pass another path")
-    report = run_evaluation(settings, args.gold, out=args.out)
+    report = run_evaluation(settings, args.gold, out=args.out, jobs=args.jobs)
     diff = html_report.compare(report.metrics, report.results, earlier) if earlier else None
     if diff is not None:
         print(html_report.format_comparison(diff))

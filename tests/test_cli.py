@@ -85,6 +85,8 @@ def test_eval_writes_report_and_fail_under_exits_1(run, index_dir, tmp_path):
     code, _, err = run("eval", "--index", str(index_dir), "--gold", str(gold),
                        "--fail-under", "speed=2")
     assert code == 2 and "bad --fail-under" in err
+    code, out, err = run("eval", "--index", str(index_dir), "--gold", str(gold), "--jobs", "0")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--jobs 0" in err
 
 
 def test_bad_environment_setting_is_reported(run, monkeypatch):

@@ -92,6 +92,22 @@ def test_the_bundled_gold_set_is_well_formed(pipeline):
         assert all(a in text for a in g["answers"]) and g["evidence"] in text
 
 
+def test_questions_asked_side_by_side_get_the_answers_asked_one_at_a_time(pipeline):
+    """`qa eval` asks one question per core at once: the same records, in the gold set's order
+    (the cache is cleared between the runs, so the second run reads every window again)."""
+    from pathlib import Path
+    from qa.evaluation import evaluate
+    gold = load_gold(Path(__file__).resolve().parent.parent / "corpus" / "gold.jsonl")[:40]
+    pipeline._cache.clear()
+    one = evaluate(pipeline, gold, jobs=1)
+    pipeline._cache.clear()
+    four = evaluate(pipeline, gold, jobs=4)
+    drop = {"took_ms"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in one.results] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in four.results]
+    assert four.run["questions asked side by side"] == 4
+
+
 def test_eval_on_the_article_meets_its_floor(pipeline):
     """A guard against regressions: the floors sit below the measured figures."""
     from pathlib import Path

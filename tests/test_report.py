@@ -133,7 +133,8 @@ def test_cli_html_and_compare(monkeypatch, tmp_path, capsys):
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps({"metrics": summarize(gold_run()), "results": gold_run()}))
     now = gold_run(changed=True)
-    monkeypatch.setattr(qa.evaluation, "run_evaluation", lambda settings, gold, out=None:
+    monkeypatch.setattr(qa.evaluation, "run_evaluation",
+                        lambda settings, gold, out=None, jobs=None:
                         EvalReport(summarize(now), now, {"eval seconds": 12.0}))
     page = tmp_path / "r.html"
     assert main(["eval", "--html", str(page), "--compare", str(earlier)]) == 0
