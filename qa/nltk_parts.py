@@ -32,6 +32,8 @@ def nltk_module(name: str) -> types.ModuleType:
             for package in _PACKAGES:
                 if package not in sys.modules:
                     spec = importlib.util.find_spec(package)
+                    if spec is None or spec.submodule_search_locations is None:
+                        raise ImportError(f"no package {package}: run `make install`")
                     stub = types.ModuleType(package)
                     stub.__path__ = list(spec.submodule_search_locations)
                     stub._qa_stub = True
