@@ -44,6 +44,12 @@ def switch(raw: str) -> bool:
     raise ValueError("choose on or off (1/0, true/false, yes/no)")
 
 
+def cores() -> int:
+    """The CPU cores of this machine (at least 1): what request threads, model runs and
+    evaluation jobs are shared out over."""
+    return max(1, os.cpu_count() or 1)
+
+
 def store_kind(raw: str) -> str:
     """One of STORES."""
     value = raw.strip().lower()

@@ -6,7 +6,6 @@ import bisect
 import collections
 import dataclasses
 import json
-import os
 import re
 import string
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Settings
+from .config import Settings, cores
 from .errors import QAError
 
 METRIC_ALIASES = {"f1": "f1", "em": "em", "evidence": "evidence_at_1",
@@ -305,11 +304,6 @@ def evaluate(pipeline, gold: list[dict], jobs: int = 1) -> EvalReport:
                       tradeoff(results, pipeline.reader.threshold))
 
 
-def default_jobs() -> int:
-    """Questions an evaluation asks side by side: one per core."""
-    return max(1, os.cpu_count() or 1)
-
-
 def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
                    stream=None, jobs: int | None = None) -> EvalReport:
     """Score the gold set at `gold_path` against the index of `settings`, `jobs` questions side
@@ -319,7 +313,7 @@ def run_evaluation(settings: Settings, gold_path: Path, out: Path | None = None,
     from .pipeline import Pipeline
     stream = stream or sys.stdout
     gold = load_gold(gold_path)
-    jobs = default_jobs() if jobs is None else jobs
+    jobs = cores() if jobs is None else jobs
     if jobs > 1 and settings.model_threads is None:
         settings = dataclasses.replace(settings, model_threads=1)
     pipeline = Pipeline.load(settings)

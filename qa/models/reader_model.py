@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import resolve_model_path
+from ..config import cores, resolve_model_path
 from ..errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -181,10 +181,9 @@ class OnnxReaderModel:
         `concurrent_runs`: how many requests' windows run at once (default: one per CPU core).
         More would not be faster on the cores there are, and each running window holds its own
         activations, so a server with many request threads would grow its memory with them."""
-        import os
         import threading
         import onnxruntime
-        self._slots = threading.BoundedSemaphore(max(1, concurrent_runs or os.cpu_count() or 1))
+        self._slots = threading.BoundedSemaphore(max(1, concurrent_runs or cores()))
         self.tokenizer = load_tokenizer()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads

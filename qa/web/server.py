@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..config import Settings, environment_of
+from ..config import Settings, cores, environment_of
 from ..errors import QAError
 from ..text import counted
 from .balance import RECHECK_SECONDS, ConnectionBalance, create_table, forget
@@ -83,7 +83,7 @@ def default_threads(workers: int) -> int:
     More threads than cores only make requests take turns on a core: at concurrency 16 on 2
     cores with 2 workers, 8 threads each gave a p99 of 683-705 ms and 1 thread each 345-368
     ms, at the same throughput."""
-    return max(1, (os.cpu_count() or 1) // workers)
+    return max(1, cores() // workers)
 
 
 def _build_if_needed(settings: Settings) -> None:
